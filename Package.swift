@@ -1,0 +1,87 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// Every target is compiled in the Swift 6 language mode (complete strict concurrency checking).
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "presence-sync",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "presence-sync", targets: ["presence-sync"]),
+        .library(name: "PresenceSync", targets: ["PresenceSync"]),
+        .library(name: "GraphSimulator", targets: ["GraphSimulator"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+    ],
+    targets: [
+        // The only place C is seen: a module map over the system libsqlite3 plus a shim header.
+        .systemLibrary(
+            name: "CSQLite",
+            path: "Sources/CSQLite"
+        ),
+        // Our own small SQLite wrapper: connections, statements, typed values, transactions, backups.
+        .target(name: "SQLite", dependencies: ["CSQLite"], swiftSettings: strict),
+        // The daemon's library: config, Graph client, poll cycle, differ, store, sinks, service plumbing.
+        .target(
+            name: "PresenceSync",
+            dependencies: [
+                "SQLite",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: strict
+        ),
+        // The simulated tenant: a real loopback HTTP server speaking Entra's token and Graph's presence protocol.
+        .target(
+            name: "GraphSimulator",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // The command line: subcommands only parse arguments and call into the libraries.
+        .executableTarget(
+            name: "presence-sync",
+            dependencies: [
+                "PresenceSync",
+                "GraphSimulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // Helpers shared by the test targets: temporary directories, process runner, loopback receivers.
+        .target(
+            name: "TestSupport",
+            dependencies: ["PresenceSync", "GraphSimulator", "SQLite"],
+            path: "Tests/TestSupport",
+            swiftSettings: strict
+        ),
+        .testTarget(name: "SQLiteTests", dependencies: ["SQLite"], swiftSettings: strict),
+        .testTarget(
+            name: "PresenceSyncTests",
+            dependencies: [
+                "PresenceSync", "GraphSimulator", "TestSupport", "SQLite",
+                .product(name: "InMemoryLogging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "GraphSimulatorTests",
+            dependencies: ["GraphSimulator", "TestSupport"],
+            swiftSettings: strict
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

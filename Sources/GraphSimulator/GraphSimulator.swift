@@ -1,0 +1,183 @@
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// A simulated Microsoft Entra + Graph tenant: a real loopback HTTP server answering the client-credentials token
+/// endpoint and `getPresencesByUserId` exactly as the production code path expects.
+///
+/// ```swift
+/// let simulator = GraphSimulator(configuration: SimulatorConfiguration())
+/// let port = try await simulator.start()      // authority and Graph host are both simulator.baseURL
+/// defer { Task { await simulator.stop() } }
+/// ```
+///
+/// Routes (paths are matched case-insensitively, as Graph does):
+/// - `POST /{tenant}/oauth2/v2.0/token`: see `TokenEndpoint`.
+/// - `POST /v1.0/communications/getPresencesByUserId`: see `PresenceEndpoint`.
+/// - `/_simulator/...`: control endpoints for out-of-process tools (users, statistics, faults, served states,
+///   current presence, token revocation); see `ControlEndpoints`.
+///
+/// The tenant (users and their states) is built in `init` and survives `stop()`/`start()`.
+public final class GraphSimulator: Sendable {
+    private enum ServerState {
+        case idle
+        case starting
+        case running(port: Int, task: Task<Void, any Error>, serviceGroup: ServiceGroup)
+    }
+
+    /// How long `stop()` lets in-flight requests (a delay fault, say) finish before cancelling them.
+    private static let shutdownGracePeriod = Duration.seconds(2)
+
+    /// The configuration the simulator was created with.
+    public let configuration: SimulatorConfiguration
+    private let logger: Logger
+    private let tenant: SimulatedTenant
+    private let server = Mutex(ServerState.idle)
+
+    /// Builds the tenant (users, initial states) without binding anything; 100,000 users take well under a second.
+    public init(configuration: SimulatorConfiguration, logger: Logger = Logger(label: "GraphSimulator")) {
+        self.configuration = configuration
+        self.logger = logger
+        self.tenant = SimulatedTenant(configuration: configuration)
+    }
+
+    /// Binds `host:port`, serves in the background and returns the bound port once the socket is listening.
+    ///
+    /// Returns the current port if already running. Throws ``GraphSimulatorError`` if binding fails.
+    public func start() async throws -> Int {
+        let alreadyRunning: Int? = try server.withLock { state in
+            switch state {
+            case .running(let port, _, _): return port
+            case .starting: throw GraphSimulatorError(message: "start() called while the simulator is starting")
+            case .idle:
+                state = .starting
+                return nil
+            }
+        }
+        if let alreadyRunning { return alreadyRunning }
+
+        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let application = Application(
+            router: makeRouter(),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) },
+            logger: logger
+        )
+        // A group without signal handlers: the process that embeds the simulator owns its signals.
+        let serviceGroup = ServiceGroup(
+            services: [application], gracefulShutdownSignals: [], cancellationSignals: [], logger: logger)
+        let task = Task {
+            defer { portContinuation.finish() }
+            try await serviceGroup.run()
+        }
+        for await port in ports {
+            server.withLock { $0 = .running(port: port, task: task, serviceGroup: serviceGroup) }
+            logger.info("Graph simulator listening", metadata: ["port": "\(port)", "users": "\(tenant.directory.count)"])
+            return port
+        }
+        server.withLock { $0 = .idle }
+        let reason: String
+        do {
+            try await task.value
+            reason = "the server stopped before listening"
+        } catch {
+            reason = "\(error)"
+        }
+        throw GraphSimulatorError(message: "cannot listen on \(configuration.host):\(configuration.port): \(reason)")
+    }
+
+    /// Stops serving and waits until the listening socket and all connections are closed. Idempotent.
+    ///
+    /// Shuts down gracefully: stops accepting, closes idle keep-alive connections and lets requests in flight finish
+    /// for up to two seconds, then cancels whatever is left.
+    public func stop() async {
+        let running: (Task<Void, any Error>, ServiceGroup)? = server.withLock { state in
+            guard case .running(_, let task, let serviceGroup) = state else { return nil }
+            state = .idle
+            return (task, serviceGroup)
+        }
+        guard let (task, serviceGroup) = running else { return }
+        await serviceGroup.triggerGracefulShutdown()
+        let watchdog = Task {
+            try await Task.sleep(for: Self.shutdownGracePeriod)
+            task.cancel()
+        }
+        _ = try? await task.value
+        watchdog.cancel()
+    }
+
+    /// The bound port while running, nil otherwise.
+    public var port: Int? {
+        server.withLock { state in
+            if case .running(let port, _, _) = state { return port }
+            return nil
+        }
+    }
+
+    /// `http://HOST:PORT`, used as both the Entra authority host and the Graph host (the configured port before
+    /// `start()`).
+    public var baseURL: String {
+        let host = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
+        return "http://\(host):\(port ?? configuration.port)"
+    }
+
+    /// The tenant's user object ids (lower-case GUID text), in a fixed order determined by the seed.
+    public var userIDs: [String] {
+        tenant.directory.ids
+    }
+
+    /// The object id of user `index` in a tenant with `seed`, without building the tenant.
+    public static func userID(index: Int, seed: UInt64) -> String {
+        String(decoding: UserDirectory.userIDBytes(index: index, seed: seed), as: UTF8.self)
+    }
+
+    /// Queues faults for the next presence requests, one per request, first in first out.
+    public func inject(_ faults: [SimulatedFault]) {
+        tenant.enqueue(faults)
+    }
+
+    /// The distinct consecutive states served for a user, oldest first; empty for an unknown user or when
+    /// `recordServedStates` is off. A sequence-only bump counts as distinct (compare with `hasSameContent(as:)`).
+    public func servedStates(for userID: String) -> [SimulatedPresence] {
+        guard let index = tenant.directory.index(of: userID) else { return [] }
+        return tenant.servedStates(index: index).map(\.simulatedPresence)
+    }
+
+    /// The user's current state (what the next serve shows unless it changes first); nil for an unknown user.
+    public func currentState(for userID: String) -> SimulatedPresence? {
+        tenant.directory.index(of: userID).map { tenant.currentState(index: $0).simulatedPresence }
+    }
+
+    /// Makes every token issued so far fail with 401 from now on; new tokens work.
+    public func revokeTokens() {
+        tenant.revokeTokens()
+    }
+
+    /// Counters of everything served so far.
+    public var statistics: SimulatorStatistics {
+        tenant.statistics
+    }
+
+    private func makeRouter() -> Router<BasicRequestContext> {
+        let router = Router(options: .caseInsensitive)
+        router.add(middleware: LogRequestsMiddleware(configuration.verbose ? .info : .debug))
+        let token = TokenEndpoint(tenant: tenant)
+        router.post(":tenant/oauth2/v2.0/token") { request, context in await token.respond(to: request, context: context) }
+        let presence = PresenceEndpoint(tenant: tenant, json: PresenceJSON(), logger: logger)
+        router.post("v1.0/communications/getPresencesByUserId") { request, context in
+            try await presence.respond(to: request, context: context)
+        }
+        ControlEndpoints(tenant: tenant).register(on: router)
+        return router
+    }
+}
+
+/// Why the simulator could not do what was asked (currently: start).
+public struct GraphSimulatorError: Error, CustomStringConvertible, Sendable {
+    /// What failed and why.
+    public var message: String
+
+    /// The message.
+    public var description: String { message }
+}

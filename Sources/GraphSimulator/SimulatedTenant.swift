@@ -1,0 +1,180 @@
+import Synchronization
+
+/// The mutable heart of the simulator: every user's presence, issued tokens, queued faults and counters.
+///
+/// All mutable state sits behind one `Mutex`; each request takes it once or twice for a few microseconds (state
+/// changes for 650 users are a few array writes), and answers are serialised outside the lock. Changes draw from
+/// one seeded PRNG, so the same sequence of requests yields the same answers.
+final class SimulatedTenant: Sendable {
+    /// A user as served by one answer: its index in the directory and the state it was served with.
+    struct ServedUser: Sendable {
+        let index: Int32
+        let presence: UserPresence
+    }
+
+    /// Why a bearer token was accepted or refused.
+    enum TokenVerdict: Equatable, Sendable {
+        case valid, missing, unknown, expired, revoked
+    }
+
+    private struct State: Sendable {
+        var users: [UserPresence]
+        var served: [[UserPresence]]
+        var random: SplitMix64
+        var nextSequence = UserPresence.firstChangeSequence
+        var faults: [SimulatedFault] = []
+        var tokens: [String: ContinuousClock.Instant] = [:]
+        var revokedTokens: Set<String> = []
+        var statistics = SimulatorStatistics()
+    }
+
+    let configuration: SimulatorConfiguration
+    let directory: UserDirectory
+    private let state: Mutex<State>
+
+    init(configuration: SimulatorConfiguration) {
+        self.configuration = configuration
+        let count = max(0, configuration.userCount)
+        let t0 = ContinuousClock.now
+        self.directory = UserDirectory(count: count, seed: configuration.seed)
+        print("directory", ContinuousClock.now - t0)
+        let users = (0..<count).map { UserPresence.initial(index: $0, seed: configuration.seed) }
+        print("users", ContinuousClock.now - t0)
+        let served = configuration.recordServedStates ? Array(repeating: [UserPresence](), count: count) : []
+        let random = SplitMix64(seed: SplitMix64.mix(configuration.seed ^ 0xC4A4_6E00_0000_0000))
+        self.state = Mutex(State(users: users, served: served, random: random))
+    }
+
+    // MARK: Presence
+
+    /// Serves the users at `indices` (distinct): each may first change (or bump its sequence only) per the
+    /// configured probabilities; the served states are recorded when configured, and counted.
+    /// The result is shuffled when ``SimulatorConfiguration/shuffleResults`` is set.
+    func serve(_ indices: [Int]) -> [ServedUser] {
+        let changeProbability = configuration.changeProbability
+        let sequenceOnlyProbability = configuration.sequenceOnlyProbability
+        let record = configuration.recordServedStates
+        return state.withLock { state in
+            var result: [ServedUser] = []
+            result.reserveCapacity(indices.count)
+            var changes = 0
+            var sequenceOnly = 0
+            for index in indices {
+                var presence = state.users[index]
+                if state.random.nextUnit() < changeProbability {
+                    presence.change(using: &state.random, sequence: state.nextSequence)
+                    state.nextSequence += 1
+                    changes += 1
+                } else if sequenceOnlyProbability > 0, state.random.nextUnit() < sequenceOnlyProbability {
+                    presence.sequence = state.nextSequence
+                    state.nextSequence += 1
+                    sequenceOnly += 1
+                }
+                state.users[index] = presence
+                if record, state.served[index].last != presence {
+                    state.served[index].append(presence)
+                }
+                result.append(ServedUser(index: Int32(index), presence: presence))
+            }
+            if configuration.shuffleResults {
+                result.shuffle(using: &state.random)
+            }
+            state.statistics.usersServed += result.count
+            state.statistics.changesServed += changes
+            state.statistics.sequenceOnlyChangesServed += sequenceOnly
+            return result
+        }
+    }
+
+    /// The current states of the users at `indices`, without changing, recording or counting anything.
+    func peek(_ indices: [Int]) -> [ServedUser] {
+        state.withLock { state in
+            indices.map { ServedUser(index: Int32($0), presence: state.users[$0]) }
+        }
+    }
+
+    /// The current state of user `index`.
+    func currentState(index: Int) -> UserPresence {
+        state.withLock { $0.users[index] }
+    }
+
+    /// The distinct consecutive states served for user `index` (empty unless recording is configured).
+    func servedStates(index: Int) -> [UserPresence] {
+        state.withLock { $0.served.isEmpty ? [] : $0.served[index] }
+    }
+
+    // MARK: Faults
+
+    /// Appends faults to the queue.
+    func enqueue(_ faults: [SimulatedFault]) {
+        state.withLock { $0.faults.append(contentsOf: faults) }
+    }
+
+    /// Removes and returns the oldest queued fault, counting it as served.
+    func dequeueFault() -> SimulatedFault? {
+        state.withLock { state in
+            guard !state.faults.isEmpty else { return nil }
+            state.statistics.faultsServed += 1
+            return state.faults.removeFirst()
+        }
+    }
+
+    // MARK: Tokens
+
+    /// Issues a new opaque access token valid for the configured lifetime.
+    func issueToken() -> String {
+        var generator = SystemRandomNumberGenerator()  // tokens must be unguessable, not reproducible
+        let token = "sim." + (0..<4).map { _ in Self.base64URL(generator.next()) }.joined()
+        let now = ContinuousClock.now
+        let expiry = now.advanced(by: .seconds(configuration.tokenLifetimeSeconds))
+        state.withLock { state in
+            if state.tokens.count >= 1024 {
+                state.tokens = state.tokens.filter { $0.value > now }
+            }
+            state.tokens[token] = expiry
+            state.statistics.tokensIssued += 1
+        }
+        return token
+    }
+
+    /// Checks a bearer token as Graph would: it must have been issued here, not revoked and not expired.
+    func verifyToken(_ token: String?) -> TokenVerdict {
+        guard let token, !token.isEmpty else { return .missing }
+        return state.withLock { state in
+            if let expiry = state.tokens[token] {
+                return expiry > ContinuousClock.now ? .valid : .expired
+            }
+            return state.revokedTokens.contains(token) ? .revoked : .unknown
+        }
+    }
+
+    /// Rejects every token issued so far.
+    func revokeTokens() {
+        state.withLock { state in
+            state.revokedTokens.formUnion(state.tokens.keys)
+            state.tokens.removeAll()
+        }
+    }
+
+    // MARK: Statistics
+
+    var statistics: SimulatorStatistics {
+        state.withLock { $0.statistics }
+    }
+
+    /// Applies `update` to the counters under the lock.
+    func count(_ update: (inout SimulatorStatistics) -> Void) {
+        state.withLock { update(&$0.statistics) }
+    }
+
+    private static func base64URL(_ value: UInt64) -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+        var bytes: [UInt8] = []
+        var rest = value
+        for _ in 0..<11 {
+            bytes.append(alphabet[Int(rest & 63)])
+            rest >>= 6
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

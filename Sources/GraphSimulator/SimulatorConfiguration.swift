@@ -1,0 +1,53 @@
+/// How the simulator answers an id that is a well-formed GUID but names no user of the tenant.
+///
+/// Graph's own behaviour for unknown, deleted or guest ids is not documented, so the daemon must cope with all three.
+public enum UnknownIDBehaviour: String, Sendable, Codable, CaseIterable {
+    /// Leave the id out of `value`: the answer has fewer entries than the request.
+    case omit
+    /// Answer a presence with availability and activity `PresenceUnknown`, no sequence number and no details.
+    case presenceUnknown
+    /// Reject the whole request with a 400 `BadRequest` Graph error naming the first unknown id.
+    case rejectRequest
+}
+
+/// Everything that shapes a simulated tenant: its address, users, credentials and how presence evolves.
+///
+/// Two simulators built from equal configurations serve the same user ids, the same initial states and, for the
+/// same sequence of requests, the same answers (tokens and request ids aside).
+public struct SimulatorConfiguration: Sendable {
+    /// Interface to bind; the simulator is meant for loopback only.
+    public var host: String = "127.0.0.1"
+    /// Port to bind; 0 lets the kernel pick a free port, which ``GraphSimulator/start()`` returns.
+    public var port: Int = 0
+    /// Number of users in the tenant.
+    public var userCount: Int = 100
+    /// Each time a user is served, the chance that its presence changes (to a different state) just before.
+    public var changeProbability: Double = 0.1
+    /// Each time a user is served without a change, the chance that only its `sequenceNumber` grows.
+    ///
+    /// Such a serve is not a real change: every field but `sequenceNumber` stays as it was.
+    public var sequenceOnlyProbability: Double = 0.0
+    /// Seed of the simulator's own PRNG: user ids, initial states, changes and answer order all derive from it.
+    public var seed: UInt64 = 42
+    /// The only tenant the token endpoint knows; any other answers 400 `invalid_tenant` (AADSTS90002).
+    public var tenantID: String = "00000000-0000-0000-0000-0000000051a1"
+    /// The only application registered in the tenant; any other answers 400 `unauthorized_client` (AADSTS700016).
+    public var clientID: String = "11111111-2222-3333-4444-555555555555"
+    /// The application's client secret; any other answers 401 `invalid_client` (AADSTS7000215).
+    public var clientSecret: String = "simulated-client-secret"
+    /// Lifetime of issued access tokens; Graph rejects a token with 401 once it has passed.
+    public var tokenLifetimeSeconds: Int = 3599
+    /// How ids that name no user are answered.
+    public var unknownIDBehaviour: UnknownIDBehaviour = .omit
+    /// Answer presences in a (deterministically) shuffled order: Graph does not promise request order.
+    public var shuffleResults: Bool = true
+    /// Keep, per user, the list of distinct consecutive served states for ``GraphSimulator/servedStates(for:)``.
+    ///
+    /// Costs memory proportional to everything served; leave it off for benchmarks.
+    public var recordServedStates: Bool = false
+    /// Log every request at `info` instead of `debug`.
+    public var verbose: Bool = false
+
+    /// A configuration with the defaults above: 100 users, 10% change chance, seed 42, loopback, any port.
+    public init() {}
+}

@@ -1,0 +1,216 @@
+import Foundation
+import Logging
+
+extension Configuration {
+    /// Reads and validates a configuration file; every error names the file and the key.
+    public static func load(
+        file path: String, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(ConfigError) -> Configuration {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw ConfigError(file: path, key: nil, "cannot read the file (\(Self.reason(error)))")
+        }
+        do {
+            return try parse(data, environment: environment, baseDirectory: (path as NSString).deletingLastPathComponent)
+        } catch var error {
+            error.file = path
+            throw error
+        }
+    }
+
+    /// Validates a configuration document. Relative paths in it resolve against `baseDirectory`.
+    public static func parse(
+        _ data: Data, environment: [String: String] = [:], baseDirectory: String = "."
+    ) throws(ConfigError) -> Configuration {
+        let document: JSONValue
+        do {
+            document = try JSONDecoder().decode(JSONValue.self, from: data)
+        } catch {
+            throw ConfigError(key: nil, "not valid JSON (\(Self.reason(error)))")
+        }
+        var root = try ConfigReader(document, path: "")
+
+        let tenantID = try root.requiredString("tenantId")
+        let clientID = try root.requiredString("clientId")
+        guard tenantID.range(of: #"^[A-Za-z0-9.-]+$"#, options: .regularExpression) != nil else {
+            throw ConfigError(key: "tenantId", "expected a tenant GUID or domain name, found '\(tenantID)'")
+        }
+        guard UserIDs.isObjectID(clientID) else {
+            throw ConfigError(key: "clientId", "expected the application (client) id, a GUID; found '\(clientID)'")
+        }
+        let credential = try parseCredential(&root, baseDirectory: baseDirectory)
+        let endpoints = try parseEndpoints(&root)
+        let users = try parseUsers(&root, baseDirectory: baseDirectory)
+        let databasePath = try parseDatabasePath(&root, environment: environment, baseDirectory: baseDirectory)
+        let polling = try parsePolling(&root)
+        let events = try parseEvents(&root, tenantID: tenantID)
+        let logLevel = try parseLogLevel(root.string("logLevel"), key: "logLevel") ?? .info
+        try root.finish()
+        return Configuration(
+            tenantID: tenantID, clientID: clientID, credential: credential, endpoints: endpoints, users: users,
+            databasePath: databasePath, polling: polling, events: events, logLevel: logLevel)
+    }
+
+    /// Parses a swift-log level name as used in the config and on the command line.
+    public static func parseLogLevel(_ text: String?, key: String) throws(ConfigError) -> Logger.Level? {
+        guard let text else { return nil }
+        guard let level = Logger.Level(rawValue: text.lowercased()) else {
+            let names = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ConfigError(key: key, "'\(text)' is not a log level (one of: \(names))")
+        }
+        return level
+    }
+
+    private static func parseCredential(
+        _ root: inout ConfigReader, baseDirectory: String
+    ) throws(ConfigError) -> ClientCredentialSource {
+        if root.has("clientSecret") {
+            _ = root.value("clientSecret")
+            throw ConfigError(
+                key: "clientSecret",
+                "inline secrets are not accepted (config files are often world-readable); use credential.file, "
+                    + "credential.environment or credential.systemdCredential")
+        }
+        guard var reader = try root.object("credential") else {
+            throw ConfigError(key: "credential", "is required, e.g. {\"type\": \"secret\", \"file\": \"/etc/presence-sync/client-secret\"}")
+        }
+        let type = try reader.string("type") ?? "secret"
+        guard type == "secret" else {
+            throw ConfigError(
+                key: reader.keyPath("type"), "'\(type)' is not supported (supported: secret; certificates come later)")
+        }
+        var sources: [SecretSource] = []
+        if let file = try reader.string("file") { sources.append(.file(resolve(file, against: baseDirectory))) }
+        if let name = try reader.string("environment") { sources.append(.environment(name)) }
+        if let name = try reader.string("systemdCredential") {
+            guard !name.contains("/") else {
+                throw ConfigError(key: reader.keyPath("systemdCredential"), "a credential name must not contain '/'")
+            }
+            sources.append(.systemdCredential(name))
+        }
+        try reader.finish()
+        guard sources.count == 1, let source = sources.first else {
+            throw ConfigError(
+                key: "credential",
+                "give exactly one of 'file', 'environment' or 'systemdCredential' (found \(sources.count))")
+        }
+        return .secret(source)
+    }
+
+    private static func parseEndpoints(_ root: inout ConfigReader) throws(ConfigError) -> GraphEndpoints {
+        let cloudName = try root.string("cloud") ?? GraphEndpoints.Cloud.global.rawValue
+        guard let cloud = GraphEndpoints.Cloud(rawValue: cloudName) else {
+            let names = GraphEndpoints.Cloud.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ConfigError(key: "cloud", "'\(cloudName)' is not a known cloud (one of: \(names))")
+        }
+        if cloud == .china {
+            throw ConfigError(
+                key: "cloud",
+                "presence polling is not offered in the China (21Vianet) cloud: Microsoft does not provide "
+                    + "getPresencesByUserId there")
+        }
+        let authority = try root.string("authorityHost").map { (text) throws(ConfigError) in
+            try GraphEndpoints.validatedBaseURL(text, key: "authorityHost")
+        } ?? cloud.authorityHost
+        let graph = try root.string("graphBaseURL").map { (text) throws(ConfigError) in
+            try GraphEndpoints.validatedBaseURL(text, key: "graphBaseURL")
+        } ?? cloud.graphBaseURL
+        let scope = try root.string("scope") ?? "\(graph)/.default"
+        return GraphEndpoints(cloud: cloud, authorityHost: authority, graphBaseURL: graph, scope: scope)
+    }
+
+    private static func parseUsers(_ root: inout ConfigReader, baseDirectory: String) throws(ConfigError) -> [String] {
+        var entries: [(id: String, key: String)] = []
+        for (index, id) in (try root.stringArray("users") ?? []).enumerated() {
+            entries.append((id, "users[\(index)]"))
+        }
+        if let file = try root.string("usersFile") {
+            let path = resolve(file, against: baseDirectory)
+            let text: String
+            do {
+                text = try String(contentsOfFile: path, encoding: .utf8)
+            } catch {
+                throw ConfigError(key: "usersFile", "cannot read \(path) (\(Self.reason(error)))")
+            }
+            for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                let trimmed = line.trimmingCharacters(in: .whitespaces)
+                if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+                entries.append((trimmed, "usersFile (\(path) line \(number + 1))"))
+            }
+        }
+        guard !entries.isEmpty else {
+            throw ConfigError(key: "users", "no users to follow: list object ids in 'users' or in 'usersFile'")
+        }
+        var seen = Set<String>()
+        var users: [String] = []
+        users.reserveCapacity(entries.count)
+        for entry in entries {
+            guard UserIDs.isObjectID(entry.id) else {
+                throw ConfigError(key: entry.key, "'\(entry.id)' is not a user object id (a GUID)")
+            }
+            let id = entry.id.lowercased()
+            guard seen.insert(id).inserted else {
+                throw ConfigError(key: entry.key, "user \(id) is listed twice")
+            }
+            users.append(id)
+        }
+        return users
+    }
+
+    private static func parseDatabasePath(
+        _ root: inout ConfigReader, environment: [String: String], baseDirectory: String
+    ) throws(ConfigError) -> String {
+        if let path = try root.string("database") {
+            if let state = environment["STATE_DIRECTORY"], !path.hasPrefix("/") {
+                return resolve(path, against: state.split(separator: ":").first.map(String.init) ?? state)
+            }
+            return resolve(path, against: baseDirectory)
+        }
+        if let state = environment["STATE_DIRECTORY"], let first = state.split(separator: ":").first {
+            return "\(first)/presence.db"
+        }
+        return "/var/lib/presence-sync/presence.db"
+    }
+
+    private static func parsePolling(_ root: inout ConfigReader) throws(ConfigError) -> PollingSettings {
+        var settings = PollingSettings()
+        guard var reader = try root.object("polling") else { return settings }
+        settings.intervalSeconds = try reader.number("intervalSeconds", in: 0.1...86_400) ?? settings.intervalSeconds
+        settings.batchSize = try reader.integer("batchSize", in: 1...650) ?? settings.batchSize
+        settings.maxConcurrentRequests =
+            try reader.integer("maxConcurrentRequests", in: 1...64) ?? settings.maxConcurrentRequests
+        settings.requestBudget = try reader.integer("requestBudget", in: 1...1_000_000) ?? settings.requestBudget
+        settings.budgetWindowSeconds =
+            try reader.number("budgetWindowSeconds", in: 1...3600) ?? settings.budgetWindowSeconds
+        settings.requestTimeoutSeconds =
+            try reader.number("requestTimeoutSeconds", in: 1...600) ?? settings.requestTimeoutSeconds
+        settings.connectTimeoutSeconds =
+            try reader.number("connectTimeoutSeconds", in: 1...600) ?? settings.connectTimeoutSeconds
+        try reader.finish()
+        return settings
+    }
+
+    private static func parseEvents(_ root: inout ConfigReader, tenantID: String) throws(ConfigError) -> EventSettings {
+        var settings = EventSettings(source: "urn:presence-sync:tenant:\(tenantID.lowercased())")
+        guard var reader = try root.object("events") else { return settings }
+        settings.stdout = try reader.bool("stdout") ?? settings.stdout
+        settings.source = try reader.string("source") ?? settings.source
+        try reader.finish()
+        return settings
+    }
+
+    static func resolve(_ path: String, against base: String) -> String {
+        if path.hasPrefix("/") || base.isEmpty { return path }
+        return base == "." ? path : "\(base)/\(path)"
+    }
+
+    private static func reason(_ error: any Error) -> String {
+        if let decoding = error as? DecodingError, case .dataCorrupted(let context) = decoding {
+            let underlying = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
+            return underlying ?? context.debugDescription
+        }
+        return (error as NSError).localizedDescription
+    }
+}

@@ -1,0 +1,78 @@
+import Logging
+
+/// The daemon's validated configuration: everything `run` needs, with defaults applied.
+///
+/// Built only through `Configuration.load(file:)` / `parse(_:file:environment:)`, which reject unknown keys,
+/// wrong types and impossible values; a value of this type is therefore always usable as it is.
+public struct Configuration: Sendable, Equatable {
+    /// The Entra tenant (directory) id or verified domain the application signs in to.
+    public var tenantID: String
+    /// The application (client) id of the app registration.
+    public var clientID: String
+    /// How the application proves its identity; the secret itself is read only when signing in.
+    public var credential: ClientCredentialSource
+    /// Where tokens come from and where Graph lives (cloud preset or explicit overrides).
+    public var endpoints: GraphEndpoints
+    /// The object ids of the users to follow, in configuration order, without duplicates.
+    public var users: [String]
+    /// The SQLite file holding current state and history.
+    public var databasePath: String
+    public var polling: PollingSettings
+    public var events: EventSettings
+    public var logLevel: Logger.Level
+}
+
+/// Where the client secret comes from. Inline secrets are refused: configs tend to be world-readable.
+public enum ClientCredentialSource: Sendable, Equatable {
+    /// A client secret read from a file, an environment variable, or `$CREDENTIALS_DIRECTORY/<name>`.
+    case secret(SecretSource)
+}
+
+/// One place a secret can be read from at use time.
+public enum SecretSource: Sendable, Equatable, CustomStringConvertible {
+    case file(String)
+    case environment(String)
+    /// A systemd credential (`LoadCredential=`), read from `$CREDENTIALS_DIRECTORY/<name>`.
+    case systemdCredential(String)
+
+    /// Names where the secret comes from, never the secret.
+    public var description: String {
+        switch self {
+        case .file(let path): "file \(path)"
+        case .environment(let name): "environment variable \(name)"
+        case .systemdCredential(let name): "systemd credential \(name)"
+        }
+    }
+}
+
+/// How often and how hard Graph is polled.
+public struct PollingSettings: Sendable, Equatable {
+    /// Seconds from the start of one cycle to the start of the next; an overrunning cycle delays the next one.
+    public var intervalSeconds: Double = 60
+    /// Ids per getPresencesByUserId request; Graph accepts at most 650.
+    public var batchSize: Int = 650
+    /// Requests in flight at once within a cycle.
+    public var maxConcurrentRequests: Int = 4
+    /// At most this many requests are started in any sliding window of `budgetWindowSeconds`.
+    public var requestBudget: Int = 1500
+    public var budgetWindowSeconds: Double = 30
+    /// Time allowed for one whole request (connect, send, answer).
+    public var requestTimeoutSeconds: Double = 30
+    /// Time allowed to establish a connection.
+    public var connectTimeoutSeconds: Double = 10
+
+    public init() {}
+}
+
+/// Where change events go.
+public struct EventSettings: Sendable, Equatable {
+    /// Write each change event as one CloudEvents JSON line to standard output.
+    public var stdout: Bool = true
+    /// The CloudEvents `source` attribute; defaults to a URN naming the tenant.
+    public var source: String
+
+    public init(stdout: Bool = true, source: String) {
+        self.stdout = stdout
+        self.source = source
+    }
+}

@@ -1,0 +1,17 @@
+/// Checks on Entra user object ids, the only kind of id getPresencesByUserId accepts.
+public enum UserIDs {
+    /// True for a GUID in its 8-4-4-4-12 hexadecimal text form (either case).
+    public static func isObjectID(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 36 else { return false }
+        for (index, byte) in bytes.enumerated() {
+            if index == 8 || index == 13 || index == 18 || index == 23 {
+                guard byte == UInt8(ascii: "-") else { return false }
+            } else {
+                let isHex = (byte >= 48 && byte <= 57) || (byte >= 65 && byte <= 70) || (byte >= 97 && byte <= 102)
+                guard isHex else { return false }
+            }
+        }
+        return true
+    }
+}

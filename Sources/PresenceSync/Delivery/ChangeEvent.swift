@@ -1,0 +1,64 @@
+/// A change as consumers see it: a CloudEvents 1.0 event in structured JSON form.
+///
+/// The same envelope goes to every sink. Its `id` is derived from the history row (database instance id plus
+/// row id), so a consumer can deduplicate redeliveries, and it never changes for the same change.
+public struct ChangeEvent: Sendable, Equatable {
+    /// The CloudEvents `type` of every presence change event.
+    public static let type = "io.presence-sync.presence.changed.v1"
+
+    public var id: String
+    public var source: String
+    public var change: ChangeRecord
+
+    public init(change: ChangeRecord, source: String, storeInstanceID: String) {
+        self.id = "\(storeInstanceID):\(change.historyID)"
+        self.source = source
+        self.change = change
+    }
+
+    /// The event as one line of JSON (no trailing newline), keys in a fixed order.
+    public func json() -> [UInt8] {
+        var writer = JSONWriter(capacity: 640)
+        writer.beginObject()
+        writer.field("specversion", "1.0")
+        writer.field("id", id)
+        writer.field("source", source)
+        writer.field("type", Self.type)
+        writer.field("subject", change.userID)
+        writer.field("time", change.since.iso8601)
+        writer.field("datacontenttype", "application/json")
+        writer.key("data")
+        writer.beginObject()
+        writer.field("userId", change.userID)
+        writer.key("previous")
+        if let previous = change.previous {
+            Self.write(previous, since: change.previousSince, sequenceNumber: nil, to: &writer)
+        } else {
+            writer.null()
+        }
+        writer.key("current")
+        Self.write(change.current, since: change.since, sequenceNumber: change.sequenceNumber, to: &writer)
+        writer.key("changedFields")
+        writer.beginArray()
+        for field in change.changedFields { writer.string(field.rawValue) }
+        writer.endArray()
+        writer.endObject()
+        writer.endObject()
+        return writer.bytes
+    }
+
+    private static func write(
+        _ state: PresenceState, since: Timestamp?, sequenceNumber: String?, to writer: inout JSONWriter
+    ) {
+        writer.beginObject()
+        writer.field("availability", state.availability)
+        writer.field("activity", state.activity)
+        writer.field("statusMessage", state.statusMessage)
+        writer.field("isOutOfOffice", state.isOutOfOffice)
+        writer.field("outOfOfficeMessage", state.outOfOfficeMessage)
+        writer.field("workLocationType", state.workLocationType)
+        writer.field("since", since?.iso8601)
+        if let sequenceNumber { writer.field("sequenceNumber", sequenceNumber) }
+        writer.endObject()
+    }
+}

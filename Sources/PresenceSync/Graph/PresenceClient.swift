@@ -1,0 +1,95 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// The result of one getPresencesByUserId request.
+public struct PresenceBatchAnswer: Sendable {
+    public var observations: [PresenceObservation]
+    public var requestID: String?
+}
+
+/// Reads presence for a batch of users from Graph's `getPresencesByUserId`.
+///
+/// A 401 means the token was revoked or expired early: the client drops it, signs in again and retries once.
+/// Every other failure is returned to the caller, which decides whether the batch is skipped this cycle.
+public struct PresenceClient: Sendable {
+    /// Graph's documented maximum number of ids in one request.
+    public static let maxIDsPerRequest = 650
+
+    private let http: GraphHTTP
+    private let tokens: AccessTokenProvider
+    private let url: String
+    private let logger: Logger
+
+    public init(http: GraphHTTP, tokens: AccessTokenProvider, endpoints: GraphEndpoints, logger: Logger) {
+        self.http = http
+        self.tokens = tokens
+        self.url = endpoints.presencesByUserIDURL
+        self.logger = logger
+    }
+
+    /// Fetches presence for `ids` (at most 650). Results are returned as Graph sent them; matching to users
+    /// is the caller's job, by id.
+    public func presences(for ids: [String]) async throws(GraphError) -> PresenceBatchAnswer {
+        precondition(ids.count <= Self.maxIDsPerRequest, "a batch holds at most 650 ids")
+        let body = Self.requestBody(ids)
+        var token = try await tokens.token()
+        var answer = try await send(body, token: token)
+        if answer.status == 401 {
+            logger.info("Graph rejected the access token; signing in again", metadata: Self.metadata(answer))
+            await tokens.invalidate(token)
+            token = try await tokens.token()
+            answer = try await send(body, token: token)
+        }
+        guard answer.status == 200 else { throw Self.statusError(answer) }
+        let observations = try PresenceAnswer.decode(answer.body.readableBytesView, requestID: answer.requestID)
+        return PresenceBatchAnswer(observations: observations, requestID: answer.requestID)
+    }
+
+    private func send(_ body: ByteBuffer, token: AccessToken) async throws(GraphError) -> HTTPAnswer {
+        var headers = HTTPHeaders()
+        headers.add(name: "Authorization", value: "Bearer \(token.value)")
+        headers.add(name: "Content-Type", value: "application/json")
+        headers.add(name: "Accept", value: "application/json")
+        headers.add(name: "client-request-id", value: UUID().uuidString.lowercased())
+        let answer = try await http.send(method: .POST, url: url, headers: headers, body: body)
+        logger.debug("getPresencesByUserId answered", metadata: Self.metadata(answer))
+        return answer
+    }
+
+    /// `{"ids":[...]}`; ids are validated GUIDs, so they need no escaping.
+    static func requestBody(_ ids: [String]) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(10 + ids.count * 39)
+        buffer.writeString("{\"ids\":[")
+        for (index, id) in ids.enumerated() {
+            if index > 0 { buffer.writeInteger(UInt8(ascii: ",")) }
+            buffer.writeInteger(UInt8(ascii: "\""))
+            buffer.writeString(id)
+            buffer.writeInteger(UInt8(ascii: "\""))
+        }
+        buffer.writeString("]}")
+        return buffer
+    }
+
+    private struct ErrorDocument: Decodable {
+        struct Body: Decodable {
+            var code: String?
+            var message: String?
+        }
+        var error: Body
+    }
+
+    /// Turns a non-200 answer into a `GraphError.status`, reading Graph's error document when there is one.
+    static func statusError(_ answer: HTTPAnswer) -> GraphError {
+        let document = try? JSONDecoder().decode(ErrorDocument.self, from: Data(answer.body.readableBytesView))
+        return .status(
+            answer.status, code: document?.error.code, message: document?.error.message,
+            requestID: answer.requestID, retryAfterSeconds: answer.retryAfterSeconds)
+    }
+
+    private static func metadata(_ answer: HTTPAnswer) -> Logger.Metadata {
+        ["status": "\(answer.status)", "request-id": "\(answer.requestID ?? "-")"]
+    }
+}

@@ -1,0 +1,55 @@
+/// One recorded change: a new history row, with what it replaced. Events are built from these after commit.
+public struct ChangeRecord: Sendable, Equatable {
+    /// The history row's id; the event id derives from it, so redelivered events keep their id.
+    public var historyID: Int64
+    public var userID: String
+    /// The state this change ended, nil for the first observation of the user.
+    public var previous: PresenceState?
+    /// Since when the previous state held.
+    public var previousSince: Timestamp?
+    public var current: PresenceState
+    public var sequenceNumber: String?
+    /// The fields that differ from `previous` (all fields for a first observation).
+    public var changedFields: [PresenceField]
+    /// When the new state was observed: its history row's valid_from.
+    public var since: Timestamp
+
+    public init(
+        historyID: Int64, userID: String, previous: PresenceState?, previousSince: Timestamp?,
+        current: PresenceState, sequenceNumber: String?, changedFields: [PresenceField], since: Timestamp
+    ) {
+        self.historyID = historyID
+        self.userID = userID
+        self.previous = previous
+        self.previousSince = previousSince
+        self.current = current
+        self.sequenceNumber = sequenceNumber
+        self.changedFields = changedFields
+        self.since = since
+    }
+}
+
+/// Counts from one poll cycle, stored in `poll_cycles` and logged.
+public struct CycleSummary: Sendable, Equatable {
+    public var number: Int
+    public var startedAt: Timestamp
+    public var finishedAt: Timestamp
+    public var users: Int
+    public var observed = 0
+    public var changes = 0
+    /// Requested users absent from Graph's answers.
+    public var missing = 0
+    /// Batches that failed and were skipped for this cycle (nothing written for them).
+    public var failedBatches = 0
+    /// Ids in answers that were not asked for, or answered twice (ignored).
+    public var unexpectedIDs = 0
+    /// Requests that waited for the request budget.
+    public var budgetWaits = 0
+
+    public init(number: Int, startedAt: Timestamp, users: Int) {
+        self.number = number
+        self.startedAt = startedAt
+        self.finishedAt = startedAt
+        self.users = users
+    }
+}

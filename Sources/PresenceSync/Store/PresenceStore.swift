@@ -1,0 +1,236 @@
+import Dispatch
+import Foundation
+import Logging
+import SQLite
+
+/// The durable record of presence: current state and append-only history in one SQLite file.
+///
+/// All SQLite work runs on one private serial queue, never on Swift's cooperative pool, because SQLite calls
+/// block (disk, fsync, busy waits). The file is in WAL mode so operators and other processes can read it at any
+/// time while the daemon writes. Each call to `record` is one transaction: a batch is stored whole or not at all.
+///
+/// `@unchecked Sendable` is safe because every mutable member (`connection`, `fingerprints`) is touched only on
+/// `queue`, which serialises all access; the other members are immutable after `init`.
+public final class PresenceStore: @unchecked Sendable {
+    public let path: String
+    /// A random id minted when the database was created; with a history row id it makes a stable event id.
+    public let instanceID: String
+    private let queue: DispatchQueue
+    private let logger: Logger
+    private var connection: Connection?
+    /// A hash of each user's current state, so unchanged observations (90% or more) cost no read.
+    ///
+    /// Built from `presence_current` at open and updated only after a commit, so it never runs ahead of the
+    /// file. Process-seeded hashes are fine: they are never stored.
+    private var fingerprints: [String: Int] = [:]
+
+    /// Opens (creating if needed) and migrates the database, then loads the current state's fingerprints.
+    public init(path: String, logger: Logger) throws(StoreError) {
+        self.path = path
+        self.logger = logger
+        self.queue = DispatchQueue(label: "presence-sync.store")
+        do {
+            let connection = try Connection(path: path, mode: .readWriteCreate, busyTimeoutMilliseconds: 5000)
+            try Self.configure(connection)
+            let (from, to) = try Migrator(Schema.migrations).migrate(connection)
+            if from != to { logger.info("database schema migrated", metadata: ["from": "\(from)", "to": "\(to)"]) }
+            self.instanceID = try Self.instanceID(connection)
+            self.fingerprints = try Self.loadFingerprints(connection)
+            self.connection = connection
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(path: path, operation: "opening", error)
+        }
+    }
+
+    /// WAL so readers never block the writer; FULL sync so a committed change (and its event id) survives a
+    /// power loss, not only a crash; a busy timeout so an operator's long read does not fail a batch.
+    static func configure(_ connection: Connection) throws {
+        try connection.execute(
+            """
+            PRAGMA journal_mode = WAL;
+            PRAGMA synchronous = FULL;
+            PRAGMA foreign_keys = ON;
+            PRAGMA busy_timeout = 5000;
+            """)
+    }
+
+    private static func instanceID(_ connection: Connection) throws -> String {
+        let select = try connection.prepare("SELECT value FROM store_info WHERE key = 'instance_id'")
+        if let stored = try select.queryOne([], { row in row.text(0) }), let stored { return stored }
+        let id = UUID().uuidString.lowercased()
+        try connection.inTransaction {
+            try connection.prepare("INSERT INTO store_info (key, value) VALUES ('instance_id', ?), ('created_at', ?)")
+                .execute([.text(id), .text(Timestamp.now().iso8601)])
+        }
+        return id
+    }
+
+    private static func loadFingerprints(_ connection: Connection) throws -> [String: Int] {
+        var fingerprints: [String: Int] = [:]
+        let select = try connection.prepare(
+            "SELECT user_id, \(CurrentRow.stateColumns) FROM presence_current")
+        try select.query { row in
+            fingerprints[row.text(0) ?? ""] = CurrentRow.state(row, from: 1).hashValue
+        }
+        return fingerprints
+    }
+
+    /// Number of users with a current state.
+    public var trackedUsers: Int { queue.sync { fingerprints.count } }
+
+    /// Runs `body` on the store's queue with the open connection, off the cooperative pool.
+    func withConnection<T: Sendable>(
+        _ operation: String, _ body: @escaping @Sendable (Connection) throws -> T
+    ) async throws(StoreError) -> T {
+        let path = self.path
+        let result: Result<T, StoreError> = await withCheckedContinuation { continuation in
+            queue.async {
+                guard let connection = self.connection else {
+                    continuation.resume(returning: .failure(StoreError(path: path, operation: operation, StoreClosed())))
+                    return
+                }
+                do {
+                    continuation.resume(returning: .success(try body(connection)))
+                } catch {
+                    continuation.resume(returning: .failure(StoreError(path: path, operation: operation, error)))
+                }
+            }
+        }
+        return try result.get()
+    }
+
+    /// Records one batch of observations in one transaction and returns the changes it stored.
+    ///
+    /// Unchanged users only get `last_seen` refreshed. A changed user's open history row is closed at
+    /// `observedAt` and a new one opened, and `presence_current` is replaced, all in the same transaction.
+    /// Once started, a batch always finishes or rolls back as a whole, even if the caller is cancelled.
+    public func record(
+        _ observations: [PresenceObservation], observedAt: Timestamp
+    ) async throws(StoreError) -> [ChangeRecord] {
+        try await withConnection("recording \(observations.count) observations") { connection in
+            try self.recordOnQueue(observations, observedAt: observedAt, connection)
+        }
+    }
+
+    private func recordOnQueue(
+        _ observations: [PresenceObservation], observedAt: Timestamp, _ db: Connection
+    ) throws -> [ChangeRecord] {
+        let now = observedAt.iso8601
+        var changes: [ChangeRecord] = []
+        var updated: [(String, Int)] = []
+        try db.inTransaction(.immediate) {
+            let touch = try db.cachedStatement("UPDATE presence_current SET last_seen = ?1 WHERE user_id = ?2")
+            for observation in observations {
+                let fingerprint = observation.state.hashValue
+                if fingerprints[observation.userID] == fingerprint {
+                    try touch.bind(now, at: 1)
+                    try touch.bind(observation.userID, at: 2)
+                    _ = try touch.step()
+                    touch.reset()
+                    continue
+                }
+                let previous = try CurrentRow.read(db, userID: observation.userID)
+                updated.append((observation.userID, fingerprint))
+                if let previous, previous.state == observation.state {
+                    try touch.execute([.text(now), .text(observation.userID)])
+                    continue
+                }
+                changes.append(try appendHistory(observation, previous: previous, observedAt: observedAt, db))
+            }
+        }
+        for (userID, fingerprint) in updated { fingerprints[userID] = fingerprint }
+        return changes
+    }
+
+    /// Closes the previous history row, appends the new one and replaces the current row.
+    private func appendHistory(
+        _ observation: PresenceObservation, previous: CurrentRow?, observedAt: Timestamp, _ db: Connection
+    ) throws -> ChangeRecord {
+        // A wall clock stepped backwards must not produce a row that ends before it starts.
+        let since = max(observedAt, previous?.since ?? observedAt)
+        let sinceText = since.iso8601
+        let fields = Differ.changedFields(from: previous?.state, to: observation.state)
+        if let previous {
+            let close = try db.cachedStatement("UPDATE presence_history SET valid_to = ?1 WHERE id = ?2")
+            try close.execute([.text(sinceText), .integer(previous.historyID)])
+        }
+        let state = observation.state
+        let insert = try db.cachedStatement(
+            """
+            INSERT INTO presence_history (user_id, \(CurrentRow.stateColumns), sequence_number, changed_fields,
+                valid_from)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+            """)
+        try insert.bind(observation.userID, at: 1)
+        try CurrentRow.bind(state, to: insert, from: 2)
+        try insert.bind(observation.sequenceNumber, at: 8)
+        try insert.bind(fields.map(\.rawValue).joined(separator: ","), at: 9)
+        try insert.bind(sinceText, at: 10)
+        _ = try insert.step()
+        insert.reset()
+        let historyID = db.lastInsertRowID
+        let upsert = try db.cachedStatement(
+            """
+            INSERT INTO presence_current (user_id, history_id, \(CurrentRow.stateColumns), sequence_number, since,
+                last_seen)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)
+            ON CONFLICT (user_id) DO UPDATE SET history_id = excluded.history_id,
+                availability = excluded.availability, activity = excluded.activity,
+                status_message = excluded.status_message, out_of_office = excluded.out_of_office,
+                out_of_office_message = excluded.out_of_office_message, work_location = excluded.work_location,
+                sequence_number = excluded.sequence_number, since = excluded.since, last_seen = excluded.last_seen
+            """)
+        try upsert.bind(observation.userID, at: 1)
+        try upsert.bind(historyID, at: 2)
+        try CurrentRow.bind(state, to: upsert, from: 3)
+        try upsert.bind(observation.sequenceNumber, at: 9)
+        try upsert.bind(sinceText, at: 10)
+        _ = try upsert.step()
+        upsert.reset()
+        return ChangeRecord(
+            historyID: historyID, userID: observation.userID, previous: previous?.state,
+            previousSince: previous?.since, current: state, sequenceNumber: observation.sequenceNumber,
+            changedFields: fields, since: since)
+    }
+
+    /// Stores a finished cycle's counts in `poll_cycles`.
+    public func recordCycle(_ summary: CycleSummary) async throws(StoreError) {
+        try await withConnection("recording cycle \(summary.number)") { db in
+            try db.cachedStatement(
+                """
+                INSERT INTO poll_cycles (started_at, finished_at, users, observed, changes, missing, failed_batches,
+                    unexpected_ids)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """
+            ).execute([
+                .text(summary.startedAt.iso8601), .text(summary.finishedAt.iso8601), .integer(Int64(summary.users)),
+                .integer(Int64(summary.observed)), .integer(Int64(summary.changes)), .integer(Int64(summary.missing)),
+                .integer(Int64(summary.failedBatches)), .integer(Int64(summary.unexpectedIDs)),
+            ])
+        }
+    }
+
+    /// Checkpoints the WAL and closes the file; later calls fail with "store is closed". Idempotent.
+    public func close() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            queue.async {
+                if let connection = self.connection {
+                    try? connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                    do {
+                        try connection.close()
+                    } catch {
+                        self.logger.error("closing the database failed", metadata: ["error": "\(error)"])
+                    }
+                }
+                self.connection = nil
+                continuation.resume()
+            }
+        }
+    }
+}
+
+private struct StoreClosed: Error, CustomStringConvertible {
+    var description: String { "the store is closed" }
+}

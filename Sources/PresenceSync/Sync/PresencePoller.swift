@@ -1,0 +1,154 @@
+import Logging
+import Synchronization
+
+/// Runs poll cycles: reads every tracked user's presence in batches, stores what changed, emits the events.
+///
+/// A cycle splits the users into batches of at most `batchSize` ids, keeps at most `maxConcurrentRequests`
+/// requests in flight and asks the pacer before each one. Answers are matched to users by `id`, never by
+/// position; ids nobody asked for are ignored and counted. A failed batch is skipped for this cycle (nothing
+/// written) and the others go on. Events for a batch are emitted right after its transaction commits.
+public final class PresencePoller: Sendable {
+    private let users: [String]
+    private let client: PresenceClient
+    private let store: PresenceStore
+    private let sink: any EventSink
+    private let pacer: RequestPacer
+    private let settings: PollingSettings
+    private let eventSource: String
+    private let logger: Logger
+    /// Users already reported missing, so each is logged once until it reappears.
+    private let reportedMissing = Mutex<Set<String>>([])
+
+    public init(
+        users: [String], client: PresenceClient, store: PresenceStore, sink: any EventSink, pacer: RequestPacer,
+        settings: PollingSettings, eventSource: String, logger: Logger
+    ) {
+        self.users = users
+        self.client = client
+        self.store = store
+        self.sink = sink
+        self.pacer = pacer
+        self.settings = settings
+        self.eventSource = eventSource
+        self.logger = logger
+    }
+
+    /// Polls every user once. Cancellation stops new batches; a batch already storing finishes and is emitted.
+    public func runCycle(number: Int) async -> CycleSummary {
+        var summary = CycleSummary(number: number, startedAt: .now(), users: users.count)
+        let waitsBefore = await pacer.waits
+        let batches = stride(from: 0, to: users.count, by: settings.batchSize).map {
+            Array(users[$0..<min($0 + settings.batchSize, users.count)])
+        }
+        await withTaskGroup(of: BatchOutcome.self) { group in
+            var next = 0
+            func startNext() {
+                let batch = batches[next]
+                next += 1
+                group.addTask { await self.poll(batch) }
+            }
+            while next < min(settings.maxConcurrentRequests, batches.count) { startNext() }
+            for await outcome in group {
+                summary.add(outcome)
+                if next < batches.count && !Task.isCancelled { startNext() }
+            }
+        }
+        summary.budgetWaits = await pacer.waits - waitsBefore
+        summary.finishedAt = .now()
+        if !Task.isCancelled || summary.observed > 0 {
+            do {
+                try await store.recordCycle(summary)
+            } catch {
+                logger.error("cannot record the cycle summary", metadata: ["error": "\(error)"])
+            }
+        }
+        return summary
+    }
+
+    /// What one batch contributed to the cycle.
+    struct BatchOutcome {
+        var observed = 0
+        var changes = 0
+        var missing = 0
+        var unexpected = 0
+        var failed = false
+    }
+
+    private func poll(_ ids: [String]) async -> BatchOutcome {
+        var outcome = BatchOutcome()
+        let answer: PresenceBatchAnswer
+        do {
+            try await pacer.acquire()
+            answer = try await client.presences(for: ids)
+        } catch {
+            if !Task.isCancelled {
+                logger.warning(
+                    "batch skipped this cycle", metadata: ["users": "\(ids.count)", "error": "\(error)"])
+            }
+            outcome.failed = true
+            return outcome
+        }
+        let matched = Self.match(answer.observations, requested: ids)
+        outcome.unexpected = matched.unexpected
+        outcome.missing = matched.missing.count
+        outcome.observed = matched.observations.count
+        reportMissing(matched.missing, seen: matched.observations, requestID: answer.requestID)
+        let changes: [ChangeRecord]
+        do {
+            changes = try await store.record(matched.observations, observedAt: .now())
+        } catch {
+            logger.error("batch not stored", metadata: ["users": "\(ids.count)", "error": "\(error)"])
+            outcome.failed = true
+            outcome.observed = 0
+            return outcome
+        }
+        outcome.changes = changes.count
+        if !changes.isEmpty {
+            let instanceID = store.instanceID
+            await sink.emit(changes.map { ChangeEvent(change: $0, source: eventSource, storeInstanceID: instanceID) })
+        }
+        return outcome
+    }
+
+    /// Keeps the first answer for each requested id; counts ids not requested or answered twice.
+    static func match(
+        _ observations: [PresenceObservation], requested: [String]
+    ) -> (observations: [PresenceObservation], missing: [String], unexpected: Int) {
+        var pending = Set(requested)
+        var kept: [PresenceObservation] = []
+        kept.reserveCapacity(observations.count)
+        var unexpected = 0
+        for observation in observations {
+            if pending.remove(observation.userID) != nil {
+                kept.append(observation)
+            } else {
+                unexpected += 1
+            }
+        }
+        let missing = requested.filter { pending.contains($0) }
+        return (kept, missing, unexpected)
+    }
+
+    /// Logs users newly missing from answers (once each) and forgets those that came back.
+    private func reportMissing(_ missing: [String], seen: [PresenceObservation], requestID: String?) {
+        let newlyMissing: [String] = reportedMissing.withLock { reported in
+            for observation in seen where !reported.isEmpty { reported.remove(observation.userID) }
+            return missing.filter { reported.insert($0).inserted }
+        }
+        guard !newlyMissing.isEmpty else { return }
+        let shown = newlyMissing.prefix(10).joined(separator: ", ") + (newlyMissing.count > 10 ? ", ..." : "")
+        logger.warning(
+            "users missing from Graph's answer (not a change; logged once per user)",
+            metadata: ["count": "\(newlyMissing.count)", "users": "\(shown)", "request-id": "\(requestID ?? "-")"])
+    }
+}
+
+extension CycleSummary {
+    mutating func add(_ outcome: PresencePoller.BatchOutcome) {
+        observed += outcome.observed
+        changes += outcome.changes
+        missing += outcome.missing
+        unexpectedIDs += outcome.unexpected
+        if outcome.failed { failedBatches += 1 }
+    }
+}

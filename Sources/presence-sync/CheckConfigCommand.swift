@@ -1,0 +1,39 @@
+import ArgumentParser
+import Foundation
+import PresenceSync
+
+/// `presence-sync check-config`: validates a configuration file and says exactly what is wrong.
+struct CheckConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Validate a configuration file (exit status 78 when it is invalid).",
+        discussion: "Example: presence-sync check-config --config /etc/presence-sync/config.json"
+    )
+
+    @Option(name: .long, help: "The configuration file (JSON).")
+    var config: String
+
+    func run() throws {
+        let configuration = loadConfigurationOrExit(config)
+        if case .secret(let source) = configuration.credential {
+            do {
+                _ = try source.read()
+            } catch {
+                printError("\(config): key 'credential': \(error.description)")
+                throw ExitCode(exitConfigurationError)
+            }
+            if let warning = source.permissionWarning() { printError("warning: \(warning)") }
+        }
+        print(
+            """
+            \(config): configuration is valid
+              tenant:    \(configuration.tenantID)
+              client:    \(configuration.clientID)
+              cloud:     \(configuration.endpoints.cloud.rawValue) (sign-in \(configuration.endpoints.authorityHost), Graph \(configuration.endpoints.graphBaseURL))
+              users:     \(configuration.users.count)
+              database:  \(configuration.databasePath)
+              polling:   every \(configuration.polling.intervalSeconds) s, batches of \(configuration.polling.batchSize), \(configuration.polling.maxConcurrentRequests) in flight, budget \(configuration.polling.requestBudget) requests / \(configuration.polling.budgetWindowSeconds) s
+              events:    \(configuration.events.stdout ? "stdout" : "none")
+            """)
+    }
+}

@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import GraphSimulator
+import Logging
+import PresenceSync
+
+/// `presence-sync demo`: the simulated tenant and the daemon together, no Microsoft account needed.
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Run the daemon against a built-in simulated tenant and print change events until Ctrl-C.",
+        discussion: "Example: presence-sync demo --users 20 --interval 2"
+    )
+
+    @Option(help: "Simulated users.") var users = 25
+    @Option(help: "Seconds between poll cycles.") var interval = 3.0
+    @Option(help: "Chance that a user's presence changes between two polls (0...1).") var changeRate = 0.2
+    @Option(help: "Keep the database at this path instead of a temporary file.") var database: String?
+    @Option(help: "Stop after this many cycles.") var maxCycles: Int?
+
+    func validate() throws {
+        guard (1...100_000).contains(users) else { throw ValidationError("--users must be within 1...100000") }
+        guard interval >= 0.1 else { throw ValidationError("--interval must be at least 0.1 seconds") }
+        guard (0...1).contains(changeRate) else { throw ValidationError("--change-rate must be within 0...1") }
+    }
+
+    func run() async throws {
+        let signals = ShutdownSignals()
+        let logger = bootstrapLogging(level: .info)
+        var simulatorConfiguration = SimulatorConfiguration()
+        simulatorConfiguration.userCount = users
+        simulatorConfiguration.changeProbability = changeRate
+        simulatorConfiguration.seed = UInt64.random(in: 1...UInt64.max)
+        let simulator = GraphSimulator(configuration: simulatorConfiguration, logger: logger)
+        _ = try await simulator.start()
+
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("presence-sync-demo-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let databasePath = database ?? directory.appendingPathComponent("presence.db").path
+        let document: [String: Any] = [
+            "tenantId": simulatorConfiguration.tenantID,
+            "clientId": simulatorConfiguration.clientID,
+            "credential": ["environment": "PRESENCE_SYNC_DEMO_SECRET"],
+            "authorityHost": simulator.baseURL,
+            "graphBaseURL": simulator.baseURL,
+            "users": simulator.userIDs,
+            "database": databasePath,
+            "polling": ["intervalSeconds": interval],
+        ]
+        let configuration = try Configuration.parse(JSONSerialization.data(withJSONObject: document))
+        var options = Daemon.Options(maxCycles: maxCycles)
+        options.environment["PRESENCE_SYNC_DEMO_SECRET"] = simulatorConfiguration.clientSecret
+        logger.info(
+            """
+            demo: simulated tenant at \(simulator.baseURL) with \(users) users; database \(databasePath); \
+            change events follow on stdout, one JSON line each. Ctrl-C stops.
+            """)
+        logger.info("demo: while it runs, try: sqlite3 \(databasePath) 'SELECT * FROM presence_current LIMIT 5'")
+        try await Daemon(configuration: configuration, options: options, logger: logger).run(signals: signals)
+        await simulator.stop()
+        if database == nil { try? FileManager.default.removeItem(at: directory) }
+    }
+}

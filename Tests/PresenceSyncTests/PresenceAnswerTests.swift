@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+
+@testable import PresenceSync
+
+@Suite("Decoding getPresencesByUserId answers")
+struct PresenceAnswerTests {
+    static let full = """
+        {"value":[{"id":"FA8BF3DC-ECA7-46B7-BAD1-DB199B62AFC3","availability":"Available","activity":"Available",
+        "statusMessage":{"message":{"content":"Hey \\"you\\" 日本語 🎉\\nline2","contentType":"text"},
+        "publishedDateTime":"2022-10-18T00:07:15.4012511Z",
+        "expiryDateTime":{"dateTime":"9999-12-31T23:59:59.9999999","timeZone":"UTC"}},
+        "outOfOfficeSettings":{"message":null,"isOutOfOffice":false},"sequenceNumber":"C1_0001",
+        "workLocation":{"placeId":null,"source":"manual","workLocationType":"office"},
+        "someFutureField":{"nested":[1,2,3]}}]}
+        """
+
+    @Test("a full presence object decodes to its state, ids lowercased, unknown fields ignored")
+    func fullObject() throws {
+        let observations = try PresenceAnswer.decode(Array(Self.full.utf8), requestID: "r1")
+        #expect(observations.count == 1)
+        let observation = try #require(observations.first)
+        #expect(observation.userID == "fa8bf3dc-eca7-46b7-bad1-db199b62afc3")
+        #expect(observation.state.availability == "Available")
+        #expect(observation.state.statusMessage == "Hey \"you\" 日本語 🎉\nline2")
+        #expect(observation.state.isOutOfOffice == false)
+        #expect(observation.state.workLocationType == "office")
+        #expect(observation.sequenceNumber == "C1_0001")
+    }
+
+    @Test("shortened objects (only id, availability, activity) are accepted")
+    func shortened() throws {
+        let text = #"{"value":[{"id":"a","availability":"Busy","activity":"InAMeeting","statusMessage":null}]}"#
+        let observation = try #require(try PresenceAnswer.decode(Array(text.utf8), requestID: nil).first)
+        #expect(observation.state == PresenceState(availability: "Busy", activity: "InAMeeting"))
+        #expect(observation.sequenceNumber == nil)
+    }
+
+    @Test("unknown availability and activity values are kept, never rejected")
+    func unknownValues() throws {
+        let text = #"{"value":[{"id":"a","availability":"FocusTime","activity":"Commuting"}]}"#
+        let observation = try #require(try PresenceAnswer.decode(Array(text.utf8), requestID: nil).first)
+        #expect(observation.state.availability == "FocusTime")
+        #expect(observation.state.activity == "Commuting")
+    }
+
+    @Test(
+        "malformed answers are refused with the reason and the request id",
+        arguments: [
+            ("<html>502 Bad Gateway</html>", "not valid JSON"),
+            (#"{"value":[{"id":"a","availability":"Busy","activity":"Busy"},{"id":"b","activ"#, "not valid JSON"),
+            (#"{"something":"else"}"#, "value: missing"),
+            (#"{"value":[{"id":"a","activity":"Busy"}]}"#, "value[0].availability: missing"),
+            (#"{"value":[{"id":7,"availability":"Busy","activity":"Busy"}]}"#, "value[0].id"),
+            (#"{"value":{"id":"a"}}"#, "value"),
+        ]
+    )
+    func malformed(body: String, reason: String) {
+        do {
+            _ = try PresenceAnswer.decode(Array(body.utf8), requestID: "req-42")
+            Issue.record("\(body) must be refused")
+        } catch {
+            guard case .malformedAnswer(let found, let requestID) = error else {
+                Issue.record("unexpected error \(error)")
+                return
+            }
+            #expect(found.contains(reason), "\(found) should mention \(reason)")
+            #expect(requestID == "req-42")
+            #expect(error.description.contains("req-42"))
+        }
+    }
+
+    @Test("the request body lists the ids as a JSON array")
+    func requestBody() throws {
+        let buffer = PresenceClient.requestBody(["a", "b"])
+        #expect(String(buffer: buffer) == #"{"ids":["a","b"]}"#)
+        let object = try JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: [String]]
+        #expect(object?["ids"] == ["a", "b"])
+    }
+
+    @Test("form encoding escapes everything but unreserved characters")
+    func formEncoding() {
+        #expect(FormEncoding.encode([("a b", "x+y/z=&"), ("s", "ü~")]) == "a+b=x%2By%2Fz%3D%26&s=%C3%BC%7E")
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import Logging
+import PresenceSync
+import SQLite
+import Testing
+import TestSupport
+
+@Suite("PresenceStore: current state plus append-only history in one SQLite file")
+struct PresenceStoreTests {
+    static let logger = Logger(label: "test")
+    static let alice = "00000000-0000-4000-8000-00000000a11c"
+    static let bob = "00000000-0000-4000-8000-000000000b0b"
+
+    static func observation(_ user: String, _ availability: String, _ activity: String? = nil, message: String? = nil)
+        -> PresenceObservation
+    {
+        PresenceObservation(
+            userID: user,
+            state: PresenceState(availability: availability, activity: activity ?? availability, statusMessage: message),
+            sequenceNumber: UUID().uuidString)
+    }
+
+    static func at(_ seconds: Int64) -> Timestamp { Timestamp(millisecondsSinceEpoch: 1_800_000_000_000 + seconds * 1000) }
+
+    /// (user, availability, valid_from, valid_to) for every history row, in id order.
+    static func history(_ path: String) throws -> [[String?]] {
+        let db = try Connection(path: path, mode: .readOnly)
+        var rows: [[String?]] = []
+        try db.prepare("SELECT user_id, availability, valid_from, valid_to FROM presence_history ORDER BY id")
+            .query { row in rows.append([row.text(0), row.text(1), row.text(2), row.text(3)]) }
+        return rows
+    }
+
+    @Test("first observations open history rows and fill the current state")
+    func firstObservations() async throws {
+        let directory = TemporaryDirectory()
+        let store = try PresenceStore(path: directory.file("p.db"), logger: Self.logger)
+        let changes = try await store.record(
+            [Self.observation(Self.alice, "Available"), Self.observation(Self.bob, "Busy", "InACall")],
+            observedAt: Self.at(0))
+        #expect(changes.map(\.userID) == [Self.alice, Self.bob])
+        #expect(changes.allSatisfy { $0.previous == nil && $0.changedFields == PresenceField.allCases })
+        await store.close()
+        let rows = try Self.history(directory.file("p.db"))
+        #expect(rows.count == 2)
+        #expect(rows[0] == [Self.alice, "Available", Self.at(0).iso8601, nil])
+    }
+
+    @Test("an unchanged observation writes no history and only refreshes last_seen")
+    func unchanged() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("p.db")
+        let store = try PresenceStore(path: path, logger: Self.logger)
+        _ = try await store.record([Self.observation(Self.alice, "Available")], observedAt: Self.at(0))
+        let again = try await store.record([Self.observation(Self.alice, "Available")], observedAt: Self.at(60))
+        #expect(again.isEmpty)
+        await store.close()
+        #expect(try Self.history(path).count == 1)
+        let db = try Connection(path: path, mode: .readOnly)
+        let seen = try db.prepare("SELECT since, last_seen FROM presence_current").queryOne { [$0.text(0), $0.text(1)] }
+        #expect(seen == [Self.at(0).iso8601, Self.at(60).iso8601])
+    }
+
+    @Test("a change closes the previous row at the moment the new one opens, in the same transaction")
+    func change() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("p.db")
+        let store = try PresenceStore(path: path, logger: Self.logger)
+        _ = try await store.record([Self.observation(Self.alice, "Available")], observedAt: Self.at(0))
+        let changes = try await store.record(
+            [Self.observation(Self.alice, "Busy", "InAMeeting", message: "standup")], observedAt: Self.at(30))
+        let change = try #require(changes.first)
+        #expect(change.previous?.availability == "Available")
+        #expect(change.previousSince == Self.at(0))
+        #expect(change.changedFields == [.availability, .activity, .statusMessage])
+        #expect(change.since == Self.at(30))
+        await store.close()
+        let rows = try Self.history(path)
+        #expect(rows == [
+            [Self.alice, "Available", Self.at(0).iso8601, Self.at(30).iso8601],
+            [Self.alice, "Busy", Self.at(30).iso8601, nil],
+        ])
+    }
+
+    @Test("a wall clock stepping backwards never produces a row that ends before it starts")
+    func clockStepBack() async throws {
+        let directory = TemporaryDirectory()
+        let store = try PresenceStore(path: directory.file("p.db"), logger: Self.logger)
+        _ = try await store.record([Self.observation(Self.alice, "Available")], observedAt: Self.at(100))
+        let changes = try await store.record([Self.observation(Self.alice, "Away")], observedAt: Self.at(50))
+        #expect(changes.first?.since == Self.at(100))
+        await store.close()
+    }
+
+    @Test("reopening continues from the stored state: no duplicate first rows, ids keep growing, same instance id")
+    func reopen() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("p.db")
+        let first = try PresenceStore(path: path, logger: Self.logger)
+        let instance = first.instanceID
+        let created = try await first.record([Self.observation(Self.alice, "Available")], observedAt: Self.at(0))
+        await first.close()
+        let second = try PresenceStore(path: path, logger: Self.logger)
+        #expect(second.instanceID == instance)
+        #expect(second.trackedUsers == 1)
+        #expect(try await second.record([Self.observation(Self.alice, "Available")], observedAt: Self.at(10)).isEmpty)
+        let changed = try await second.record([Self.observation(Self.alice, "Away")], observedAt: Self.at(20))
+        #expect(changed.first!.historyID > created.first!.historyID)
+        await second.close()
+        #expect(try Self.history(path).count == 2)
+    }
+
+    @Test("the schema is versioned: a fresh file is at the latest version; a newer file is refused untouched")
+    func schemaVersion() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("p.db")
+        await (try PresenceStore(path: path, logger: Self.logger)).close()
+        let db = try Connection(path: path)
+        #expect(try db.userVersion == 1)
+        try db.setUserVersion(99)
+        try db.close()
+        #expect(throws: StoreError.self) { try PresenceStore(path: path, logger: Self.logger) }
+        #expect(try Connection(path: path, mode: .readOnly).userVersion == 99)
+    }
+
+    @Test("another process can read the file while the store writes (WAL)")
+    func concurrentReader() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("p.db")
+        let store = try PresenceStore(path: path, logger: Self.logger)
+        _ = try await store.record([Self.observation(Self.alice, "Available")], observedAt: Self.at(0))
+        let reader = try Connection(path: path, mode: .readOnly)
+        let count = try reader.prepare("SELECT count(*) FROM presence_current").queryOne { $0.int(0) }
+        #expect(count == 1)
+        let journal = try reader.prepare("PRAGMA journal_mode").queryOne { $0.text(0) }
+        #expect(journal == "wal")
+        _ = try await store.record([Self.observation(Self.bob, "Busy")], observedAt: Self.at(1))
+        #expect(try reader.prepare("SELECT count(*) FROM presence_current").queryOne { $0.int(0) } == 2)
+        await store.close()
+    }
+
+    @Test("a closed store refuses to record, saying so")
+    func closed() async throws {
+        let directory = TemporaryDirectory()
+        let store = try PresenceStore(path: directory.file("p.db"), logger: Self.logger)
+        await store.close()
+        await #expect(throws: StoreError.self) {
+            try await store.record([Self.observation(Self.alice, "Available")], observedAt: Self.at(0))
+        }
+    }
+}

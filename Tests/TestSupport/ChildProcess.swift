@@ -1,0 +1,98 @@
+import Foundation
+import Synchronization
+
+/// A real child process (usually the `presence-sync` binary) whose output tests can wait for and whose
+/// life they can end with real signals.
+public final class ChildProcess: Sendable {
+    private let process: Process
+    private let output = OutputBuffer()
+
+    /// Holds what the child wrote; a class so the pipe handlers can share it.
+    private final class OutputBuffer: Sendable {
+        let bytes = Mutex<(stdout: [UInt8], stderr: [UInt8])>(([], []))
+        func append(stdout data: Data) { bytes.withLock { $0.stdout.append(contentsOf: data) } }
+        func append(stderr data: Data) { bytes.withLock { $0.stderr.append(contentsOf: data) } }
+        var stdout: String { bytes.withLock { String(decoding: $0.stdout, as: UTF8.self) } }
+        var stderr: String { bytes.withLock { String(decoding: $0.stderr, as: UTF8.self) } }
+    }
+
+    /// The `presence-sync` executable built next to the test bundle.
+    public static var presenceSyncBinary: String {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent("presence-sync").path
+        if FileManager.default.isExecutableFile(atPath: beside) { return beside }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/presence-sync").path
+    }
+
+    /// Starts `executable` with `arguments`; standard output and error are captured.
+    public init(
+        _ arguments: [String], executable: String = ChildProcess.presenceSyncBinary,
+        environment: [String: String]? = nil
+    ) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        let stdout = Pipe()
+        let stderr = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        process.standardInput = FileHandle.nullDevice
+        self.process = process
+        let output = self.output
+        stdout.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            output.append(stdout: data)
+        }
+        stderr.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            output.append(stderr: data)
+        }
+        try process.run()
+    }
+
+    public var pid: Int32 { process.processIdentifier }
+    public var standardOutput: String { output.stdout }
+    public var standardError: String { output.stderr }
+    /// Complete lines written to standard output so far.
+    public var outputLines: [String] {
+        let text = standardOutput
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        lines.removeLast()  // the part after the last newline is not a complete line yet
+        return lines
+    }
+
+    /// Waits until standard error contains `text` `count` times; false on timeout or if the process exited first.
+    public func waitForStandardError(
+        _ text: String, count: Int = 1, timeout: Duration = .seconds(60)
+    ) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if standardError.components(separatedBy: text).count - 1 >= count { return true }
+            if !process.isRunning {
+                return standardError.components(separatedBy: text).count - 1 >= count
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return false
+    }
+
+    public func send(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    /// Waits for the process to exit and returns its status (the signal number for a signalled process).
+    public func waitForExit(timeout: Duration = .seconds(60)) async -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            if ContinuousClock.now > deadline { return nil }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        try? await Task.sleep(for: .milliseconds(50))  // let the pipes drain
+        return process.terminationStatus
+    }
+
+    public var terminatedBySignal: Bool { process.terminationReason == .uncaughtSignal }
+
+    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+}
