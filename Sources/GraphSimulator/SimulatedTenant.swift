@@ -35,11 +35,8 @@ final class SimulatedTenant: Sendable {
     init(configuration: SimulatorConfiguration) {
         self.configuration = configuration
         let count = max(0, configuration.userCount)
-        let t0 = ContinuousClock.now
         self.directory = UserDirectory(count: count, seed: configuration.seed)
-        print("directory", ContinuousClock.now - t0)
         let users = (0..<count).map { UserPresence.initial(index: $0, seed: configuration.seed) }
-        print("users", ContinuousClock.now - t0)
         let served = configuration.recordServedStates ? Array(repeating: [UserPresence](), count: count) : []
         let random = SplitMix64(seed: SplitMix64.mix(configuration.seed ^ 0xC4A4_6E00_0000_0000))
         self.state = Mutex(State(users: users, served: served, random: random))
