@@ -49,7 +49,8 @@ struct ControlEndpoints: Sendable {
     private func queueFaults(_ request: Request) async throws -> Response {
         let body = try await request.body.collect(upTo: 1024 * 1024)
         do {
-            let faults = try JSONDecoder().decode([SimulatedFault].self, from: body.withUnsafeReadableBytes { Data($0) })
+            let faults = try JSONDecoder().decode(
+                [SimulatedFault].self, from: body.withUnsafeReadableBytes { Data($0) })
             tenant.enqueue(faults)
             return Response(status: .noContent)
         } catch {

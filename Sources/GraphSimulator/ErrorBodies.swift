@@ -58,7 +58,8 @@ struct GraphError: Error, Sendable {
         if [429, 503, 504].contains(status.code) {
             inner = "\"code\":\"\(status.code)\",\(inner),\"status\":\"\(status.code)\""
         }
-        let body = "{\"error\":{\"code\":\(JSONText.quoted(code)),\"message\":\(JSONText.quoted(message)),"
+        let body =
+            "{\"error\":{\"code\":\(JSONText.quoted(code)),\"message\":\(JSONText.quoted(message)),"
             + "\"innerError\":{\(inner)}}}"
         var headers = GraphHeaders.make(requestID: requestID, clientRequestID: clientRequestID)
         headers[.contentType] = "application/json"
@@ -114,9 +115,11 @@ struct EntraError: Error, Sendable {
         let traceID = JSONText.newGUID()
         let correlationID = clientRequestID ?? JSONText.newGUID()
         let timestamp = JSONText.entraTimestamp()
-        let text = "AADSTS\(number): \(description) Trace ID: \(traceID) Correlation ID: \(correlationID) "
+        let text =
+            "AADSTS\(number): \(description) Trace ID: \(traceID) Correlation ID: \(correlationID) "
             + "Timestamp: \(timestamp)"
-        let body = "{\"error\":\(JSONText.quoted(error)),\"error_description\":\(JSONText.quoted(text)),"
+        let body =
+            "{\"error\":\(JSONText.quoted(error)),\"error_description\":\(JSONText.quoted(text)),"
             + "\"error_codes\":[\(number)],\"timestamp\":\(JSONText.quoted(timestamp)),"
             + "\"trace_id\":\(JSONText.quoted(traceID)),\"correlation_id\":\(JSONText.quoted(correlationID)),"
             + "\"error_uri\":\(JSONText.quoted("\(authority)/error?code=\(number)"))}"

@@ -20,7 +20,8 @@ struct FaultResponder: Sendable {
             return error.response(
                 requestID: requestID, clientRequestID: clientRequestID, retryAfterSeconds: retryAfterSeconds)
         case .malformedJSON:
-            let html = "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>"
+            let html =
+                "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>"
                 + "<body><h1>Bad Gateway</h1><p>The upstream answered nonsense.</p></body></html>"
             return ok(ByteBuffer(string: html), requestID: requestID, clientRequestID: clientRequestID)
         case .truncatedJSON:
@@ -32,7 +33,8 @@ struct FaultResponder: Sendable {
             let half = buffer.getSlice(at: buffer.readerIndex, length: buffer.readableBytes / 2) ?? ByteBuffer()
             return ok(half, requestID: requestID, clientRequestID: clientRequestID)
         case .missingValueArray:
-            return ok(ByteBuffer(string: "{\"something\":\"else\"}"), requestID: requestID, clientRequestID: clientRequestID)
+            return ok(
+                ByteBuffer(string: "{\"something\":\"else\"}"), requestID: requestID, clientRequestID: clientRequestID)
         case .invalidToken:
             let error = GraphError(
                 status: .unauthorized, code: "InvalidAuthenticationToken",

@@ -54,10 +54,13 @@ enum PresenceCatalog {
         StatusMessage(content: "Reading \"The Pragmatic Programmer\" — ask me about it", showsNeverExpires: true),
         StatusMessage(content: "Files are in C:\\Users\\shared\\Q4\\ and \\\\server\\share", showsNeverExpires: false),
         StatusMessage(content: "Line one\nLine two\r\nLine three\twith a tab", showsNeverExpires: true),
-        StatusMessage(content: "<b>Important</b> & <i>urgent</i>: see <a href='x'>wiki</a> </script>", showsNeverExpires: false),
+        StatusMessage(
+            content: "<b>Important</b> & <i>urgent</i>: see <a href='x'>wiki</a> </script>", showsNeverExpires: false),
         StatusMessage(content: "Ünïcödé façade naïve coöperate Ωμέγα Русский العربية עברית", showsNeverExpires: true),
         StatusMessage(content: "", showsNeverExpires: false),
-        StatusMessage(content: "Bell\u{07} and NUL-free control\u{01}chars \u{1F} and separator\u{2028}here", showsNeverExpires: true),
+        StatusMessage(
+            content: "Bell\u{07} and NUL-free control\u{01}chars \u{1F} and separator\u{2028}here",
+            showsNeverExpires: true),
         StatusMessage(
             content: String(repeating: "Long status message, ", count: 12) + "the end.",
             showsNeverExpires: false),

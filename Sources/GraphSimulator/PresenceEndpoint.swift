@@ -34,13 +34,16 @@ struct PresenceEndpoint: Sendable {
             body = try await request.body.collect(upTo: Self.maximumBodyBytes)
         } catch {
             tenant.count { $0.rejectedRequests += 1 }
-            return GraphError(status: .contentTooLarge, code: "RequestEntityTooLarge", message: "The body is too large.")
-                .response(requestID: requestID, clientRequestID: clientRequestID)
+            return GraphError(
+                status: .contentTooLarge, code: "RequestEntityTooLarge", message: "The body is too large."
+            )
+            .response(requestID: requestID, clientRequestID: clientRequestID)
         }
         if let fault = tenant.dequeueFault() {
             logger.debug("serving fault", metadata: ["fault": "\(fault)", "request-id": "\(requestID)"])
             if let response = try await FaultResponder(tenant: tenant, json: json)
-                .respond(to: fault, request: request, body: body, requestID: requestID, clientRequestID: clientRequestID)
+                .respond(
+                    to: fault, request: request, body: body, requestID: requestID, clientRequestID: clientRequestID)
             {
                 return response
             }
@@ -53,7 +56,8 @@ struct PresenceEndpoint: Sendable {
                     status: .badRequest, code: "BadRequest",
                     message: "Could not find a user with id '\(ids.unknownIDs[0])'\(more).")
             }
-            let served = tenant.serve(ids.knownIndices)
+            let (served, customMessages) = SinglePresenceJSON.split(
+                tenant.serve(ids.knownIndices), overrides: tenant.overrides)
             let placeholders = tenant.configuration.unknownIDBehaviour == .presenceUnknown ? ids.unknownIDs : []
             if !placeholders.isEmpty {
                 tenant.count { $0.usersServed += placeholders.count }
@@ -62,6 +66,9 @@ struct PresenceEndpoint: Sendable {
             json.writeAnswer(
                 served: served, unknownIDs: placeholders, directory: tenant.directory,
                 graphBaseURL: GraphHeaders.baseURL(of: request), into: &buffer)
+            SinglePresenceJSON.append(
+                customMessages, directory: tenant.directory, to: &buffer,
+                arrayIsEmpty: served.isEmpty && placeholders.isEmpty)
             var headers = GraphHeaders.make(requestID: requestID, clientRequestID: clientRequestID)
             headers[.contentType] = Self.answerContentType
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: buffer))
@@ -112,7 +119,8 @@ struct PresenceRequest {
         guard ids.count <= PresenceEndpoint.maximumIDs else {
             throw GraphError(
                 status: .badRequest, code: "InvalidRequest",
-                message: "Too many ids: \(ids.count). At most \(PresenceEndpoint.maximumIDs) ids are allowed per request.")
+                message:
+                    "Too many ids: \(ids.count). At most \(PresenceEndpoint.maximumIDs) ids are allowed per request.")
         }
         var seen = Set<Int>(minimumCapacity: ids.count)
         var seenUnknown = Set<String>()
@@ -137,7 +145,11 @@ struct PresenceRequest {
         do {
             decoded = try JSONDecoder().decode(Body.self, from: data)
         } catch DecodingError.typeMismatch(_, let context) where !context.codingPath.isEmpty {
-            throw GraphError(status: .badRequest, code: "BadRequest", message: "Property 'ids' must be an array of strings.")
+            throw GraphError(
+                status: .badRequest, code: "BadRequest", message: "Property 'ids' must be an array of strings.")
+        } catch DecodingError.valueNotFound(_, let context) where !context.codingPath.isEmpty {
+            throw GraphError(
+                status: .badRequest, code: "BadRequest", message: "Property 'ids' must not contain null.")
         } catch {
             throw GraphError(
                 status: .badRequest, code: "BadRequest",

@@ -17,7 +17,8 @@ final class SimulatedTenant: Sendable {
         case valid, missing, unknown, expired, revoked
     }
 
-    private struct State: Sendable {
+    fileprivate struct State: Sendable {
+        /// Users not yet touched hold ``UserPresence/untouched`` and get their initial state on first access.
         var users: [UserPresence]
         var served: [[UserPresence]]
         var random: SplitMix64
@@ -30,13 +31,15 @@ final class SimulatedTenant: Sendable {
 
     let configuration: SimulatorConfiguration
     let directory: UserDirectory
+    /// What the presence write APIs set; consulted on every serve.
+    let overrides = PresenceOverrides()
     private let state: Mutex<State>
 
     init(configuration: SimulatorConfiguration) {
         self.configuration = configuration
         let count = max(0, configuration.userCount)
         self.directory = UserDirectory(count: count, seed: configuration.seed)
-        let users = (0..<count).map { UserPresence.initial(index: $0, seed: configuration.seed) }
+        let users = Array(repeating: UserPresence.untouched, count: count)
         let served = configuration.recordServedStates ? Array(repeating: [UserPresence](), count: count) : []
         let random = SplitMix64(seed: SplitMix64.mix(configuration.seed ^ 0xC4A4_6E00_0000_0000))
         self.state = Mutex(State(users: users, served: served, random: random))
@@ -57,7 +60,7 @@ final class SimulatedTenant: Sendable {
             var changes = 0
             var sequenceOnly = 0
             for index in indices {
-                var presence = state.users[index]
+                var presence = state.user(at: index, seed: configuration.seed)
                 if state.random.nextUnit() < changeProbability {
                     presence.change(using: &state.random, sequence: state.nextSequence)
                     state.nextSequence += 1
@@ -67,11 +70,12 @@ final class SimulatedTenant: Sendable {
                     state.nextSequence += 1
                     sequenceOnly += 1
                 }
+                let shown = overrides.shown(&presence, index: index, nextSequence: &state.nextSequence)
                 state.users[index] = presence
-                if record, state.served[index].last != presence {
-                    state.served[index].append(presence)
+                if record, state.served[index].last != shown {
+                    state.served[index].append(shown)
                 }
-                result.append(ServedUser(index: Int32(index), presence: presence))
+                result.append(ServedUser(index: Int32(index), presence: shown))
             }
             if configuration.shuffleResults {
                 result.shuffle(using: &state.random)
@@ -86,13 +90,21 @@ final class SimulatedTenant: Sendable {
     /// The current states of the users at `indices`, without changing, recording or counting anything.
     func peek(_ indices: [Int]) -> [ServedUser] {
         state.withLock { state in
-            indices.map { ServedUser(index: Int32($0), presence: state.users[$0]) }
+            indices.map { ServedUser(index: Int32($0), presence: shownState(&state, index: $0)) }
         }
     }
 
     /// The current state of user `index`.
     func currentState(index: Int) -> UserPresence {
-        state.withLock { $0.users[index] }
+        state.withLock { shownState(&$0, index: index) }
+    }
+
+    /// User `index`'s state with any presence override applied (see ``PresenceOverrides``).
+    private func shownState(_ state: inout State, index: Int) -> UserPresence {
+        var walk = state.user(at: index, seed: configuration.seed)
+        let shown = overrides.shown(&walk, index: index, nextSequence: &state.nextSequence)
+        state.users[index] = walk
+        return shown
     }
 
     /// The distinct consecutive states served for user `index` (empty unless recording is configured).
@@ -173,5 +185,15 @@ final class SimulatedTenant: Sendable {
             rest >>= 6
         }
         return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+extension SimulatedTenant.State {
+    /// User `index`'s state, giving it its deterministic initial state on first access.
+    fileprivate mutating func user(at index: Int, seed: UInt64) -> UserPresence {
+        if users[index].sequence == 0 {
+            users[index] = UserPresence.initial(index: index, seed: seed)
+        }
+        return users[index]
     }
 }

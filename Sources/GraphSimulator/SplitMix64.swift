@@ -32,3 +32,27 @@ struct SplitMix64: RandomNumberGenerator, Sendable {
         Int(next(upperBound: UInt64(count)))
     }
 }
+
+extension SplitMix64 {
+    /// The inverse of ``mix(_:)``: `unmix(mix(x)) == x` for every x. Lets a user id be mapped back to its index.
+    static func unmix(_ value: UInt64) -> UInt64 {
+        var z = value
+        z = z ^ (z >> 31) ^ (z >> 62)
+        z = z &* inverseMultiplier2
+        z = z ^ (z >> 27) ^ (z >> 54)
+        z = z &* inverseMultiplier1
+        return z ^ (z >> 30) ^ (z >> 60)
+    }
+
+    private static let inverseMultiplier1 = multiplicativeInverse(0xBF58_476D_1CE4_E5B9)
+    private static let inverseMultiplier2 = multiplicativeInverse(0x94D0_49BB_1331_11EB)
+
+    /// The inverse of an odd number modulo 2^64, by Newton's iteration (each step doubles the correct bits).
+    private static func multiplicativeInverse(_ odd: UInt64) -> UInt64 {
+        var inverse = odd  // correct to 3 bits for any odd number
+        for _ in 0..<5 {
+            inverse = inverse &* (2 &- odd &* inverse)
+        }
+        return inverse
+    }
+}

@@ -26,7 +26,8 @@ struct TokenEndpoint: Sendable {
             try validate(tenant: tenantParameter, form: form)
             let token = tenant.issueToken()
             let lifetime = tenant.configuration.tokenLifetimeSeconds
-            let json = "{\"token_type\":\"Bearer\",\"expires_in\":\(lifetime),\"ext_expires_in\":\(lifetime),"
+            let json =
+                "{\"token_type\":\"Bearer\",\"expires_in\":\(lifetime),\"ext_expires_in\":\(lifetime),"
                 + "\"access_token\":\(JSONText.quoted(token))}"
             var headers = HTTPFields()
             headers[.contentType] = "application/json; charset=utf-8"

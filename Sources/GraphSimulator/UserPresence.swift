@@ -11,6 +11,10 @@ struct UserPresence: Equatable, Sendable {
     var workLocation: Int16
     var sequence: UInt64
 
+    /// Placeholder of a user not yet touched (sequence 0, which no real state has): tenants build instantly.
+    static let untouched = UserPresence(
+        pair: 0, isOutOfOffice: false, statusMessage: -1, outOfOfficeMessage: -1, workLocation: -1, sequence: 0)
+
     /// Sequence numbers of initial states lie below this; every later change takes a larger one.
     static let firstChangeSequence: UInt64 = 0x0000_0100_0000_0000
 

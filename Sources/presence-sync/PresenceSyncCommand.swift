@@ -11,7 +11,9 @@ struct PresenceSyncCommand: AsyncParsableCommand {
             Run against a tenant:                 presence-sync run --config /etc/presence-sync/config.json
             """,
         subcommands: [
-            RunCommand.self, DemoCommand.self, SimulateCommand.self, CheckConfigCommand.self,
+            RunCommand.self, DemoCommand.self, SimulateCommand.self, CheckConfigCommand.self, BenchmarkCommand.self,
+            PresenceCommand.self, CurrentCommand.self, HistoryCommand.self, SinceCommand.self, ReportCommand.self,
+            PruneCommand.self, BackupCommand.self,
         ]
     )
 }

@@ -47,7 +47,7 @@ struct AuthorizationTests {
 
     @Test("refuses a token once its lifetime has passed")
     func expiredToken() async throws {
-        try await withSimulator({ $0.tokenLifetimeSeconds = 1 }) { simulator, client in
+        try await withSimulator(.testing(tokenLifetimeSeconds: 1)) { simulator, client in
             let token = try await client.accessToken()
             #expect(try await client.presences([simulator.userIDs[0]], token: token).status == 200)
             try await Task.sleep(for: .milliseconds(1_100))

@@ -6,7 +6,7 @@ import Testing
 struct ControlEndpointTests {
     @Test("start binds a free loopback port, stop is idempotent")
     func lifecycle() async throws {
-        let simulator = GraphSimulator(configuration: SimulatorConfiguration())
+        let simulator = GraphSimulator(configuration: SimulatorConfiguration(), logger: quietLogger)
         #expect(simulator.port == nil)
         let port = try await simulator.start()
         #expect(port > 0)
@@ -24,7 +24,7 @@ struct ControlEndpointTests {
             var configuration = SimulatorConfiguration()
             configuration.port = try #require(simulator.port)
             await #expect(throws: GraphSimulatorError.self) {
-                try await GraphSimulator(configuration: configuration).start()
+                try await GraphSimulator(configuration: configuration, logger: quietLogger).start()
             }
         }
     }
@@ -54,7 +54,9 @@ struct ControlEndpointTests {
     @Test("POST /_simulator/faults queues faults given as JSON")
     func faults() async throws {
         try await withSimulator { simulator, client in
-            let faults: [SimulatedFault] = [.status(429, retryAfterSeconds: 3), .delay(milliseconds: 1), .malformedJSON]
+            let faults: [SimulatedFault] = [
+                .status(429, retryAfterSeconds: 3), .delay(milliseconds: 1), .malformedJSON,
+            ]
             let queued = try await client.send("POST", "/_simulator/faults", body: try JSONEncoder().encode(faults))
             #expect(queued.status == 204)
             let token = try await client.accessToken()
@@ -71,13 +73,16 @@ struct ControlEndpointTests {
 
     @Test("GET /_simulator/served and /_simulator/presence describe a user")
     func servedAndPresence() async throws {
-        try await withSimulator({ $0.recordServedStates = true }) { simulator, client in
+        try await withSimulator(.testing(recordServedStates: true)) { simulator, client in
             let id = simulator.userIDs[3]
             _ = try await client.presences([id], token: try await client.accessToken())
             let served = try await client.send("GET", "/_simulator/served/\(id)")
-            #expect(try JSONDecoder().decode([SimulatedPresence].self, from: served.body) == simulator.servedStates(for: id))
+            #expect(
+                try JSONDecoder().decode([SimulatedPresence].self, from: served.body) == simulator.servedStates(for: id)
+            )
             let current = try await client.send("GET", "/_simulator/presence/\(id)")
-            #expect(try JSONDecoder().decode(SimulatedPresence.self, from: current.body) == simulator.currentState(for: id))
+            #expect(
+                try JSONDecoder().decode(SimulatedPresence.self, from: current.body) == simulator.currentState(for: id))
             #expect(try await client.send("GET", "/_simulator/served/\(PresenceEndpointTests.unknownID)").status == 404)
         }
     }

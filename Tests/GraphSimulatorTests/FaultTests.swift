@@ -6,10 +6,9 @@ import Testing
 struct FaultTests {
     /// Sends one request that must be answered by the fault, then one that must be served normally.
     static func serveFaultThenNormal(
-        _ fault: SimulatedFault, configure: @escaping (inout SimulatorConfiguration) -> Void = { _ in },
-        check: @escaping (HTTPAnswer, GraphSimulator) throws -> Void
+        _ fault: SimulatedFault, check: (HTTPAnswer, GraphSimulator) throws -> Void
     ) async throws {
-        try await withSimulator(configure) { simulator, client in
+        try await withSimulator { simulator, client in
             let ids = Array(simulator.userIDs.prefix(20))
             let token = try await client.accessToken()
             simulator.inject([fault])
@@ -57,7 +56,7 @@ struct FaultTests {
 
     @Test("truncated JSON is half a valid answer and changes nothing")
     func truncated() async throws {
-        try await withSimulator({ $0.changeProbability = 1 }) { simulator, client in
+        try await withSimulator(.testing(changeProbability: 1)) { simulator, client in
             let ids = Array(simulator.userIDs.prefix(20))
             let before = ids.map { simulator.currentState(for: $0) }
             simulator.inject([.truncatedJSON])

@@ -11,15 +11,18 @@ struct PresenceEndpointTests {
             let answer = try await client.presences(ids, token: try await client.accessToken())
             #expect(answer.status == 200)
             #expect(answer.headers["content-type"]?.hasPrefix("application/json") == true)
-            #expect((answer.object["@odata.context"] as? String)?.hasSuffix("#Collection(microsoft.graph.presence)") == true)
+            #expect(
+                (answer.object["@odata.context"] as? String)?.hasSuffix("#Collection(microsoft.graph.presence)") == true
+            )
             #expect(Set(answer.presences.compactMap { $0["id"] as? String }) == Set(ids))
             #expect(answer.presences.count == ids.count)
             for object in answer.presences {
                 let id = try #require(object["id"] as? String)
-                #expect(Set(object.keys) == [
-                    "id", "availability", "activity", "statusMessage", "outOfOfficeSettings", "sequenceNumber",
-                    "workLocation",
-                ])
+                #expect(
+                    Set(object.keys) == [
+                        "id", "availability", "activity", "statusMessage", "outOfOfficeSettings", "sequenceNumber",
+                        "workLocation",
+                    ])
                 let outOfOffice = try #require(object["outOfOfficeSettings"] as? [String: Any])
                 #expect(outOfOffice["isOutOfOffice"] is Bool)
                 #expect(object["statusMessage"] is NSNull || (object["statusMessage"] as? [String: Any]) != nil)
@@ -30,7 +33,8 @@ struct PresenceEndpointTests {
                 }
                 if let location = object["workLocation"] as? [String: Any] {
                     #expect(location["placeId"] is NSNull)
-                    #expect(["office", "remote", "timeOff", "unknown"].contains(location["workLocationType"] as? String))
+                    #expect(
+                        ["office", "remote", "timeOff", "unknown"].contains(location["workLocationType"] as? String))
                 }
                 #expect(simulatedPresence(from: object) == simulator.currentState(for: id))
             }
@@ -42,7 +46,8 @@ struct PresenceEndpointTests {
     func duplicates() async throws {
         try await withSimulator { simulator, client in
             let ids = Array(simulator.userIDs.prefix(3))
-            let answer = try await client.presences(ids + ids + [ids[0].uppercased()], token: try await client.accessToken())
+            let answer = try await client.presences(
+                ids + ids + [ids[0].uppercased()], token: try await client.accessToken())
             #expect(answer.status == 200)
             #expect(answer.presences.compactMap { $0["id"] as? String }.sorted() == ids.sorted())
         }
@@ -62,7 +67,7 @@ struct PresenceEndpointTests {
 
     @Test("answers PresenceUnknown for unknown ids when configured")
     func unknownAsPresenceUnknown() async throws {
-        try await withSimulator({ $0.unknownIDBehaviour = .presenceUnknown }) { simulator, client in
+        try await withSimulator(.testing(unknownIDBehaviour: .presenceUnknown)) { simulator, client in
             let ids = [simulator.userIDs[0], Self.unknownID, Self.unknownID]
             let answer = try await client.presences(ids, token: try await client.accessToken())
             #expect(answer.status == 200)
@@ -75,7 +80,7 @@ struct PresenceEndpointTests {
 
     @Test("rejects the whole request for unknown ids when configured")
     func unknownRejected() async throws {
-        try await withSimulator({ $0.unknownIDBehaviour = .rejectRequest }) { simulator, client in
+        try await withSimulator(.testing(unknownIDBehaviour: .rejectRequest)) { simulator, client in
             let answer = try await client.presences(
                 [simulator.userIDs[0], Self.unknownID], token: try await client.accessToken())
             #expect(answer.status == 400)
@@ -87,7 +92,7 @@ struct PresenceEndpointTests {
 
     @Test("accepts 650 ids and rejects 651 with a Graph 400")
     func idLimit() async throws {
-        try await withSimulator({ $0.userCount = 700 }) { simulator, client in
+        try await withSimulator(.testing(userCount: 700)) { simulator, client in
             let token = try await client.accessToken()
             let accepted = try await client.presences(Array(simulator.userIDs.prefix(650)), token: token)
             #expect(accepted.status == 200)
@@ -103,8 +108,10 @@ struct PresenceEndpointTests {
 
     @Test(
         "rejects a body that is not a list of GUIDs with a Graph 400",
-        arguments: ["not json", "[1,2]", "{}", "{\"ids\":[]}", "{\"ids\":\"x\"}", "{\"ids\":[42]}",
-            "{\"ids\":[\"someone@example.com\"]}"]
+        arguments: [
+            "not json", "[1,2]", "{}", "{\"ids\":[]}", "{\"ids\":\"x\"}", "{\"ids\":[42]}", "{\"ids\":[null]}",
+            "{\"ids\":[\"someone@example.com\"]}",
+        ]
     )
     func badBodies(_ body: String) async throws {
         try await withSimulator { simulator, client in
@@ -133,7 +140,7 @@ struct PresenceEndpointTests {
     @Test("shuffles the answer order unless told not to")
     func answerOrder() async throws {
         for shuffle in [true, false] {
-            try await withSimulator({ $0.shuffleResults = shuffle }) { simulator, client in
+            try await withSimulator(.testing(shuffleResults: shuffle)) { simulator, client in
                 let ids = simulator.userIDs
                 let answer = try await client.presences(ids, token: try await client.accessToken())
                 let order = answer.presences.compactMap { $0["id"] as? String }

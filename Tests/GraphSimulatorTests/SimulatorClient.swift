@@ -1,9 +1,10 @@
 import Foundation
 import GraphSimulator
+import Logging
 import Testing
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// An HTTP answer as the tests inspect it.
@@ -95,17 +96,46 @@ struct SimulatorClient: Sendable {
     }
 }
 
-/// Starts a simulator on 127.0.0.1:0 with `configure` applied, runs `body`, and always stops it.
+/// A logger for simulators under test: warnings and errors only, so test output stays readable.
+let quietLogger: Logger = {
+    var logger = Logger(label: "GraphSimulatorTests")
+    logger.logLevel = .warning
+    return logger
+}()
+
+extension SimulatorConfiguration {
+    /// The default configuration with the given changes, so tests state only what matters to them.
+    static func testing(
+        userCount: Int = 100,
+        changeProbability: Double = 0.1,
+        sequenceOnlyProbability: Double = 0,
+        tokenLifetimeSeconds: Int = 3599,
+        unknownIDBehaviour: UnknownIDBehaviour = .omit,
+        shuffleResults: Bool = true,
+        recordServedStates: Bool = false
+    ) -> SimulatorConfiguration {
+        var configuration = SimulatorConfiguration()
+        configuration.userCount = userCount
+        configuration.changeProbability = changeProbability
+        configuration.sequenceOnlyProbability = sequenceOnlyProbability
+        configuration.tokenLifetimeSeconds = tokenLifetimeSeconds
+        configuration.unknownIDBehaviour = unknownIDBehaviour
+        configuration.shuffleResults = shuffleResults
+        configuration.recordServedStates = recordServedStates
+        return configuration
+    }
+}
+
+/// Starts a simulator with `configuration` on 127.0.0.1:0, runs `body` against it, and always stops it.
 func withSimulator<Result>(
-    _ configure: (inout SimulatorConfiguration) -> Void = { _ in },
+    _ configuration: SimulatorConfiguration = .testing(),
     _ body: (GraphSimulator, SimulatorClient) async throws -> Result
 ) async throws -> Result {
-    var configuration = SimulatorConfiguration()
-    configure(&configuration)
-    let simulator = GraphSimulator(configuration: configuration)
+    let simulator = GraphSimulator(configuration: configuration, logger: quietLogger)
     _ = try await simulator.start()
     do {
-        let result = try await body(simulator, SimulatorClient(baseURL: simulator.baseURL, configuration: configuration))
+        let result = try await body(
+            simulator, SimulatorClient(baseURL: simulator.baseURL, configuration: configuration))
         await simulator.stop()
         return result
     } catch {

@@ -18,7 +18,8 @@ struct TokenErrorCase: Sendable, CustomTestStringConvertible {
             name: "unknown tenant", tenant: "99999999-9999-9999-9999-999999999999", change: { _ in },
             status: 400, error: "invalid_tenant", number: 90002),
         TokenErrorCase(
-            name: "unknown client id", tenant: nil, change: { $0["client_id"] = "00000000-1111-2222-3333-444444444444" },
+            name: "unknown client id", tenant: nil,
+            change: { $0["client_id"] = "00000000-1111-2222-3333-444444444444" },
             status: 400, error: "unauthorized_client", number: 700016),
         TokenErrorCase(
             name: "wrong secret", tenant: nil, change: { $0["client_secret"] = "not-the-secret" },
@@ -52,7 +53,7 @@ struct TokenErrorCase: Sendable, CustomTestStringConvertible {
 struct TokenEndpointTests {
     @Test("issues an opaque bearer token with the configured lifetime")
     func issuesToken() async throws {
-        try await withSimulator({ $0.tokenLifetimeSeconds = 1234 }) { simulator, client in
+        try await withSimulator(.testing(tokenLifetimeSeconds: 1234)) { simulator, client in
             let answer = try await client.requestToken()
             #expect(answer.status == 200)
             #expect(answer.object["token_type"] as? String == "Bearer")

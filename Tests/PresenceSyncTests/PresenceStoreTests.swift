@@ -50,7 +50,7 @@ struct PresenceStoreTests {
     func unchanged() async throws {
         let directory = TemporaryDirectory()
         let path = directory.file("p.db")
-        let store = try PresenceStore(path: path, logger: Self.logger)
+        let store = try PresenceStore(path: path, lastSeenWriteSeconds: 0, logger: Self.logger)
         _ = try await store.record([Self.observation(Self.alice, "Available")], observedAt: Self.at(0))
         let again = try await store.record([Self.observation(Self.alice, "Available")], observedAt: Self.at(60))
         #expect(again.isEmpty)
@@ -59,6 +59,26 @@ struct PresenceStoreTests {
         let db = try Connection(path: path, mode: .readOnly)
         let seen = try db.prepare("SELECT since, last_seen FROM presence_current").queryOne { [$0.text(0), $0.text(1)] }
         #expect(seen == [Self.at(0).iso8601, Self.at(60).iso8601])
+    }
+
+    @Test("last_seen is rewritten at most every lastSeenWriteSeconds, and brought up to date at close")
+    func lastSeenThrottled() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("p.db")
+        let store = try PresenceStore(path: path, lastSeenWriteSeconds: 300, logger: Self.logger)
+        let reader = try Connection(path: path, mode: .readOnly)
+        func lastSeen() throws -> String? {
+            try reader.prepare("SELECT last_seen FROM presence_current").queryOne { $0.text(0) } ?? nil
+        }
+        _ = try await store.record([Self.observation(Self.alice, "Available")], observedAt: Self.at(0))
+        _ = try await store.record([Self.observation(Self.alice, "Available")], observedAt: Self.at(60))
+        #expect(try lastSeen() == Self.at(0).iso8601, "60 s later is within the write interval")
+        _ = try await store.record([Self.observation(Self.alice, "Available")], observedAt: Self.at(300))
+        #expect(try lastSeen() == Self.at(300).iso8601)
+        _ = try await store.record([Self.observation(Self.alice, "Available")], observedAt: Self.at(420))
+        #expect(try lastSeen() == Self.at(300).iso8601)
+        await store.close()
+        #expect(try lastSeen() == Self.at(420).iso8601, "close writes what is pending")
     }
 
     @Test("a change closes the previous row at the moment the new one opens, in the same transaction")

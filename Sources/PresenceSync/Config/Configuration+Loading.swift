@@ -47,10 +47,19 @@ extension Configuration {
         let polling = try parsePolling(&root)
         let events = try parseEvents(&root, tenantID: tenantID)
         let logLevel = try parseLogLevel(root.string("logLevel"), key: "logLevel") ?? .info
+        let history = try parseHistory(&root)
         try root.finish()
         return Configuration(
             tenantID: tenantID, clientID: clientID, credential: credential, endpoints: endpoints, users: users,
-            databasePath: databasePath, polling: polling, events: events, logLevel: logLevel)
+            databasePath: databasePath, polling: polling, events: events, logLevel: logLevel, history: history)
+    }
+
+    private static func parseHistory(_ root: inout ConfigReader) throws(ConfigError) -> HistorySettings {
+        var settings = HistorySettings()
+        guard var reader = try root.object("history") else { return settings }
+        settings.retentionDays = try reader.integer("retentionDays", in: 1...36_500)
+        try reader.finish()
+        return settings
     }
 
     /// Parses a swift-log level name as used in the config and on the command line.
@@ -188,6 +197,8 @@ extension Configuration {
             try reader.number("requestTimeoutSeconds", in: 1...600) ?? settings.requestTimeoutSeconds
         settings.connectTimeoutSeconds =
             try reader.number("connectTimeoutSeconds", in: 1...600) ?? settings.connectTimeoutSeconds
+        settings.lastSeenWriteSeconds =
+            try reader.number("lastSeenWriteSeconds", in: 0...86_400) ?? settings.lastSeenWriteSeconds
         try reader.finish()
         return settings
     }

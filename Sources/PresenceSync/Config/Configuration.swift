@@ -20,6 +20,18 @@ public struct Configuration: Sendable, Equatable {
     public var polling: PollingSettings
     public var events: EventSettings
     public var logLevel: Logger.Level
+    /// Automatic retention of the history (off unless configured).
+    public var history = HistorySettings()
+}
+
+/// How long the history is kept (`history.retentionDays`).
+public struct HistorySettings: Sendable, Equatable {
+    /// When set, the daemon prunes closed history rows older than this many days, at start and once a day.
+    public var retentionDays: Int?
+
+    public init(retentionDays: Int? = nil) {
+        self.retentionDays = retentionDays
+    }
 }
 
 /// Where the client secret comes from. Inline secrets are refused: configs tend to be world-readable.
@@ -60,6 +72,8 @@ public struct PollingSettings: Sendable, Equatable {
     public var requestTimeoutSeconds: Double = 30
     /// Time allowed to establish a connection.
     public var connectTimeoutSeconds: Double = 10
+    /// How stale `presence_current.last_seen` may get in the file before it is rewritten (0: every cycle).
+    public var lastSeenWriteSeconds: Double = 300
 
     public init() {}
 }

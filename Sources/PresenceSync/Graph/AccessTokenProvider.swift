@@ -8,6 +8,9 @@ public struct AccessToken: Sendable, CustomStringConvertible {
     let value: String
     /// When the token stops being accepted, on the monotonic clock.
     public let expiresAt: ContinuousClock.Instant
+    /// When to fetch the next one: the refresh margin before expiry, but never before half the token's life,
+    /// so that a short-lived token is not refreshed on every use.
+    public let refreshAt: ContinuousClock.Instant
 
     public var description: String { "AccessToken(redacted, expires \(expiresAt))" }
 }
@@ -48,7 +51,7 @@ public actor AccessTokenProvider {
 
     /// A token valid for at least the refresh margin (or the rest of a short-lived token's life).
     public func token() async throws(GraphError) -> AccessToken {
-        if let cached, ContinuousClock.now < cached.expiresAt - refreshMargin { return cached }
+        if let cached, ContinuousClock.now < cached.refreshAt { return cached }
         let task: Task<AccessToken, any Error>
         if let refreshing {
             task = refreshing
@@ -102,7 +105,10 @@ public actor AccessTokenProvider {
                 AuthenticationError(status: 200, detail: "the token endpoint's answer has no usable access_token"))
         }
         logger.debug("signed in", metadata: ["expires_in": "\(reply.expires_in)"])
-        return AccessToken(value: reply.access_token, expiresAt: started + .seconds(reply.expires_in))
+        let lifetime = Duration.seconds(reply.expires_in)
+        return AccessToken(
+            value: reply.access_token, expiresAt: started + lifetime,
+            refreshAt: started + max(lifetime - refreshMargin, lifetime / 2))
     }
 
     private struct TokenReply: Decodable {

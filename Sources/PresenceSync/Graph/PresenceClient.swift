@@ -73,20 +73,9 @@ public struct PresenceClient: Sendable {
         return buffer
     }
 
-    private struct ErrorDocument: Decodable {
-        struct Body: Decodable {
-            var code: String?
-            var message: String?
-        }
-        var error: Body
-    }
-
-    /// Turns a non-200 answer into a `GraphError.status`, reading Graph's error document when there is one.
+    /// Turns a non-200 answer into a `GraphError.status` (shared with the operator commands' clients).
     static func statusError(_ answer: HTTPAnswer) -> GraphError {
-        let document = try? JSONDecoder().decode(ErrorDocument.self, from: Data(answer.body.readableBytesView))
-        return .status(
-            answer.status, code: document?.error.code, message: document?.error.message,
-            requestID: answer.requestID, retryAfterSeconds: answer.retryAfterSeconds)
+        GraphError.fromAnswer(answer)
     }
 
     private static func metadata(_ answer: HTTPAnswer) -> Logger.Metadata {

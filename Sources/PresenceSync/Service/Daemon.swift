@@ -41,7 +41,9 @@ public final class Daemon: Sendable {
     /// Runs until stopped. Throws only when start-up fails (database cannot be opened or migrated).
     public func run(signals: ShutdownSignals? = nil) async throws {
         let configuration = self.configuration
-        let store = try PresenceStore(path: configuration.databasePath, logger: logger)
+        let store = try PresenceStore(
+            path: configuration.databasePath, lastSeenWriteSeconds: configuration.polling.lastSeenWriteSeconds,
+            logger: logger)
         if case .secret(let source) = configuration.credential, let warning = source.permissionWarning() {
             logger.warning("\(warning)")
         }
@@ -73,6 +75,12 @@ public final class Daemon: Sendable {
         let stopRequests = self.stopRequests
         await withTaskGroup(of: String.self) { group in
             group.addTask { await self.pollLoop(poller) }
+            if let days = configuration.history.retentionDays {
+                group.addTask {
+                    await HistoryRetention(store: store, days: days, logger: self.logger).run()
+                    return "retention stopped"
+                }
+            }
             group.addTask {
                 for await _ in stopRequests { return "stop requested" }
                 return "stop stream ended"

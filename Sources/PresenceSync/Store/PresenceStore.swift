@@ -9,7 +9,12 @@ import SQLite
 /// block (disk, fsync, busy waits). The file is in WAL mode so operators and other processes can read it at any
 /// time while the daemon writes. Each call to `record` is one transaction: a batch is stored whole or not at all.
 ///
-/// `@unchecked Sendable` is safe because every mutable member (`connection`, `fingerprints`) is touched only on
+/// `last_seen` (when Graph last confirmed a user's state) is written at most every `lastSeenWriteInterval` per
+/// user, and for everyone at `close()`: rewriting 100,000 rows every cycle would cost more CPU and disk writes
+/// than everything else the daemon does. A crash therefore leaves `last_seen` up to that interval stale; the
+/// history itself is never affected.
+///
+/// `@unchecked Sendable` is safe because every mutable member (`connection`, `tracked`) is touched only on
 /// `queue`, which serialises all access; the other members are immutable after `init`.
 public final class PresenceStore: @unchecked Sendable {
     public let path: String
@@ -18,16 +23,31 @@ public final class PresenceStore: @unchecked Sendable {
     private let queue: DispatchQueue
     private let logger: Logger
     private var connection: Connection?
-    /// A hash of each user's current state, so unchanged observations (90% or more) cost no read.
+    private let lastSeenWriteInterval: Int64
+    /// What the store knows of each user without reading the file, so unchanged observations (90% or more)
+    /// cost no read and usually no write.
     ///
     /// Built from `presence_current` at open and updated only after a commit, so it never runs ahead of the
     /// file. Process-seeded hashes are fine: they are never stored.
-    private var fingerprints: [String: Int] = [:]
+    private var tracked: [String: TrackedUser] = [:]
 
-    /// Opens (creating if needed) and migrates the database, then loads the current state's fingerprints.
-    public init(path: String, logger: Logger) throws(StoreError) {
+    private struct TrackedUser {
+        /// `PresenceState.hashValue` of the stored current state.
+        var fingerprint: Int
+        /// The `last_seen` value in the file, in milliseconds since the epoch.
+        var lastSeenStored: Int64
+        /// The latest observation, possibly not yet written to `last_seen`.
+        var lastSeen: Int64
+    }
+
+    /// Opens (creating if needed) and migrates the database, then loads what it knows of each user.
+    ///
+    /// - Parameter lastSeenWriteSeconds: how stale `last_seen` may get in the file before it is rewritten
+    ///   (0: on every observation).
+    public init(path: String, lastSeenWriteSeconds: Double = 300, logger: Logger) throws(StoreError) {
         self.path = path
         self.logger = logger
+        self.lastSeenWriteInterval = Int64(lastSeenWriteSeconds * 1000)
         self.queue = DispatchQueue(label: "presence-sync.store")
         do {
             let connection = try Connection(path: path, mode: .readWriteCreate, busyTimeoutMilliseconds: 5000)
@@ -35,7 +55,7 @@ public final class PresenceStore: @unchecked Sendable {
             let (from, to) = try Migrator(Schema.migrations).migrate(connection)
             if from != to { logger.info("database schema migrated", metadata: ["from": "\(from)", "to": "\(to)"]) }
             self.instanceID = try Self.instanceID(connection)
-            self.fingerprints = try Self.loadFingerprints(connection)
+            self.tracked = try Self.loadTracked(connection)
             self.connection = connection
         } catch let error as StoreError {
             throw error
@@ -46,9 +66,12 @@ public final class PresenceStore: @unchecked Sendable {
 
     /// WAL so readers never block the writer; FULL sync so a committed change (and its event id) survives a
     /// power loss, not only a crash; a busy timeout so an operator's long read does not fail a batch.
+    /// `auto_vacuum = INCREMENTAL` lets `prune` return freed pages to the file system; it only takes effect on a
+    /// new file (before the first table is created), so it comes first, and is a no-op on older files.
     static func configure(_ connection: Connection) throws {
         try connection.execute(
             """
+            PRAGMA auto_vacuum = INCREMENTAL;
             PRAGMA journal_mode = WAL;
             PRAGMA synchronous = FULL;
             PRAGMA foreign_keys = ON;
@@ -67,18 +90,20 @@ public final class PresenceStore: @unchecked Sendable {
         return id
     }
 
-    private static func loadFingerprints(_ connection: Connection) throws -> [String: Int] {
-        var fingerprints: [String: Int] = [:]
+    private static func loadTracked(_ connection: Connection) throws -> [String: TrackedUser] {
+        var tracked: [String: TrackedUser] = [:]
         let select = try connection.prepare(
-            "SELECT user_id, \(CurrentRow.stateColumns) FROM presence_current")
+            "SELECT user_id, last_seen, \(CurrentRow.stateColumns) FROM presence_current")
         try select.query { row in
-            fingerprints[row.text(0) ?? ""] = CurrentRow.state(row, from: 1).hashValue
+            let lastSeen = row.text(1).flatMap(Timestamp.init(iso8601:))?.millisecondsSinceEpoch ?? 0
+            tracked[row.text(0) ?? ""] = TrackedUser(
+                fingerprint: CurrentRow.state(row, from: 2).hashValue, lastSeenStored: lastSeen, lastSeen: lastSeen)
         }
-        return fingerprints
+        return tracked
     }
 
     /// Number of users with a current state.
-    public var trackedUsers: Int { queue.sync { fingerprints.count } }
+    public var trackedUsers: Int { queue.sync { tracked.count } }
 
     /// Runs `body` on the store's queue with the open connection, off the cooperative pool.
     func withConnection<T: Sendable>(
@@ -117,31 +142,53 @@ public final class PresenceStore: @unchecked Sendable {
     private func recordOnQueue(
         _ observations: [PresenceObservation], observedAt: Timestamp, _ db: Connection
     ) throws -> [ChangeRecord] {
-        let now = observedAt.iso8601
+        let now = observedAt.millisecondsSinceEpoch
+        let nowText = observedAt.iso8601
         var changes: [ChangeRecord] = []
-        var updated: [(String, Int)] = []
+        var updates: [(String, TrackedUser)] = []
+        updates.reserveCapacity(observations.count)
         try db.inTransaction(.immediate) {
             let touch = try db.cachedStatement("UPDATE presence_current SET last_seen = ?1 WHERE user_id = ?2")
             for observation in observations {
                 let fingerprint = observation.state.hashValue
-                if fingerprints[observation.userID] == fingerprint {
-                    try touch.bind(now, at: 1)
-                    try touch.bind(observation.userID, at: 2)
-                    _ = try touch.step()
-                    touch.reset()
+                if var known = tracked[observation.userID], known.fingerprint == fingerprint {
+                    known.lastSeen = max(known.lastSeen, now)
+                    if known.lastSeen - known.lastSeenStored >= lastSeenWriteInterval {
+                        try touch.bind(nowText, at: 1)
+                        try touch.bind(observation.userID, at: 2)
+                        try touch.execute()
+                        known.lastSeenStored = known.lastSeen
+                    }
+                    updates.append((observation.userID, known))
                     continue
                 }
                 let previous = try CurrentRow.read(db, userID: observation.userID)
-                updated.append((observation.userID, fingerprint))
+                let entry = TrackedUser(fingerprint: fingerprint, lastSeenStored: now, lastSeen: now)
+                updates.append((observation.userID, entry))
                 if let previous, previous.state == observation.state {
-                    try touch.execute([.text(now), .text(observation.userID)])
+                    try touch.execute([.text(nowText), .text(observation.userID)])
                     continue
                 }
                 changes.append(try appendHistory(observation, previous: previous, observedAt: observedAt, db))
             }
         }
-        for (userID, fingerprint) in updated { fingerprints[userID] = fingerprint }
+        for (userID, entry) in updates { tracked[userID] = entry }
         return changes
+    }
+
+    /// Writes every `last_seen` that is newer in memory than in the file (at shutdown).
+    private func flushLastSeen(_ db: Connection) throws {
+        let stale = tracked.filter { $0.value.lastSeen > $0.value.lastSeenStored }
+        guard !stale.isEmpty else { return }
+        try db.inTransaction(.immediate) {
+            let touch = try db.cachedStatement("UPDATE presence_current SET last_seen = ?1 WHERE user_id = ?2")
+            for (userID, user) in stale {
+                try touch.bind(Timestamp(millisecondsSinceEpoch: user.lastSeen).iso8601, at: 1)
+                try touch.bind(userID, at: 2)
+                try touch.execute()
+            }
+        }
+        for (userID, user) in stale { tracked[userID]?.lastSeenStored = user.lastSeen }
     }
 
     /// Closes the previous history row, appends the new one and replaces the current row.
@@ -212,11 +259,17 @@ public final class PresenceStore: @unchecked Sendable {
         }
     }
 
-    /// Checkpoints the WAL and closes the file; later calls fail with "store is closed". Idempotent.
+    /// Writes pending `last_seen` values, checkpoints the WAL and closes the file; later calls fail with
+    /// "store is closed". Idempotent.
     public func close() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             queue.async {
                 if let connection = self.connection {
+                    do {
+                        try self.flushLastSeen(connection)
+                    } catch {
+                        self.logger.error("writing last_seen at shutdown failed", metadata: ["error": "\(error)"])
+                    }
                     try? connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                     do {
                         try connection.close()

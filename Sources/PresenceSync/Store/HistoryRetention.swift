@@ -1,0 +1,49 @@
+import Logging
+
+/// The optional automatic retention (`history.retentionDays`): the daemon prunes closed history rows older than
+/// the retention once at start and then once a day, never the current state.
+public struct HistoryRetention: Sendable {
+    /// How often the daemon prunes.
+    public static let interval = Duration.seconds(86_400)
+
+    private let store: PresenceStore
+    private let days: Int
+    private let logger: Logger
+
+    public init(store: PresenceStore, days: Int, logger: Logger) {
+        self.store = store
+        self.days = days
+        self.logger = logger
+    }
+
+    /// Prunes now and then every `interval` until cancelled; failures are logged and retried the next day.
+    public func run() async {
+        while !Task.isCancelled {
+            await pruneOnce()
+            do {
+                try await Task.sleep(for: Self.interval)
+            } catch {
+                return
+            }
+        }
+    }
+
+    /// One prune of rows closed more than `days` days ago.
+    @discardableResult
+    public func pruneOnce(now: Timestamp = .now()) async -> PruneResult? {
+        let cutoff = Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch - Int64(days) * 86_400_000)
+        do {
+            let result = try await store.pruneHistory(before: cutoff)
+            logger.info(
+                "history pruned",
+                metadata: [
+                    "retention_days": "\(days)", "cutoff": "\(cutoff)", "rows": "\(result.rowsDeleted)",
+                    "pages_reclaimed": "\(result.pagesReclaimed)",
+                ])
+            return result
+        } catch {
+            logger.error("pruning the history failed", metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+}

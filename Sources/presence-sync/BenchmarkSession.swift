@@ -1,0 +1,181 @@
+import Foundation
+
+/// One tenant size: starts `presence-sync simulate` and then `presence-sync run` as separate processes and
+/// measures the daemon from the outside while it runs `cycles` poll cycles.
+///
+/// Readings are taken at three moments: on every `cycle finished` line (daemon and simulator, from the thread
+/// that read the line), shortly before the next cycle is due (daemon only, to measure CPU used while idle), and
+/// once before the daemon starts (simulator baseline). The daemon's change events are read from its standard
+/// output and counted, as a production consumer would read them.
+struct BenchmarkSession: Sendable {
+    /// The `presence-sync` executable to start (normally `/proc/self/exe`, this very binary).
+    var executable: String
+    var users: Int
+    var cycles: Int
+    var changeRate: Double
+    /// Seconds between cycle starts, written into the daemon's configuration.
+    var interval: Double
+    /// Seconds a cycle may take past its scheduled start before the benchmark gives up.
+    var cycleTimeout: Double
+    /// Where the configuration, database and both logs go.
+    var directory: URL
+
+    private enum Event: Sendable {
+        case simulatorListening
+        case cycleFinished(BenchmarkCycleRecord)
+        case idle(BenchmarkIdleWindow)
+        /// `cycle` (0: the simulator's start) should have finished by now.
+        case overdue(cycle: Int, message: String)
+        case exited(name: String, BenchmarkChild.Exit)
+    }
+
+    /// Runs both processes to the end; throws (after stopping them) if either fails or a cycle never finishes.
+    func run() async throws -> BenchmarkSizeResult {
+        let (events, continuation) = AsyncStream.makeStream(of: Event.self)
+        var iterator = events.makeAsyncIterator()
+        var timers: [Task<Void, Never>] = []
+        var simulator: BenchmarkChild?
+        var daemon: BenchmarkChild?
+        defer {
+            for timer in timers { timer.cancel() }
+            continuation.finish()
+        }
+        func after(_ seconds: Double, _ event: Event) {
+            timers.append(
+                Task {
+                    try? await Task.sleep(for: .seconds(max(0, seconds)))
+                    if !Task.isCancelled { continuation.yield(event) }
+                })
+        }
+        func next() async throws -> Event {
+            guard let event = await iterator.next() else { throw BenchmarkError("event stream ended") }
+            return event
+        }
+
+        do {
+            let configPath = directory.appendingPathComponent("config.json").path
+            simulator = try BenchmarkChild(
+                name: "simulator", executable: executable,
+                arguments: [
+                    "simulate", "--port", "0", "--users", "\(users)", "--change-rate", "\(changeRate)",
+                    "--write-config", configPath, "--database", directory.appendingPathComponent("presence.db").path,
+                    "--interval", "\(interval)",
+                ],
+                errorLog: directory.appendingPathComponent("simulator.log"),
+                onOutputLine: { line, _ in
+                    if line.hasPrefix("listening on ") { continuation.yield(.simulatorListening) }
+                },
+                onExit: { continuation.yield(.exited(name: "simulator", $0)) })
+            after(60, .overdue(cycle: 0, message: "the simulator did not print 'listening on' within 60 s"))
+            waiting: while true {
+                switch try await next() {
+                case .simulatorListening: break waiting
+                case .overdue(0, let message): throw BenchmarkError(message)
+                case .exited(let name, let exit): throw BenchmarkError("the \(name) \(exit) before it was ready")
+                default: continue
+                }
+            }
+            let simulatorPID = simulator!.pid
+            let simulatorBaseline = BenchmarkProcessSample.current(pid: simulatorPID)
+
+            let started = ContinuousClock.now
+            daemon = try BenchmarkChild(
+                name: "daemon", executable: executable,
+                arguments: ["run", "--config", configPath, "--max-cycles", "\(cycles)"],
+                errorLog: directory.appendingPathComponent("daemon.log"),
+                onErrorLine: { line, child in
+                    guard let cycle = BenchmarkCycleLine(line) else { return }
+                    // The daemon first: the closer to its log line, the less of anything else is counted.
+                    let daemonSample = BenchmarkProcessSample.current(pid: child.pid)
+                    let simulatorSample = BenchmarkProcessSample.current(pid: simulatorPID)
+                    let record = BenchmarkCycleRecord(
+                        cycle, at: (ContinuousClock.now - started).inSeconds, daemon: daemonSample,
+                        simulator: simulatorSample, eventLinesRead: child.outputLineCount)
+                    continuation.yield(.cycleFinished(record))
+                },
+                onExit: { continuation.yield(.exited(name: "daemon", $0)) })
+            let daemonPID = daemon!.pid
+            after(cycleTimeout, .overdue(cycle: 1, message: "cycle 1 did not finish within \(cycleTimeout) s"))
+
+            var records: [BenchmarkCycleRecord] = []
+            var idle: [BenchmarkIdleWindow] = []
+            measuring: while true {
+                switch try await next() {
+                case .cycleFinished(let record):
+                    guard record.cycle == records.count + 1 else {
+                        throw BenchmarkError("the daemon reported cycle \(record.cycle) after \(records.count)")
+                    }
+                    records.append(record)
+                    guard record.cycle < cycles else { continue }
+                    // The daemon starts the next cycle `interval` after this one started.
+                    let nextStart = record.secondsSinceDaemonStart - Double(record.wallMilliseconds) / 1000 + interval
+                    let probe = nextStart - max(0.25, interval * 0.05)
+                    if probe - record.secondsSinceDaemonStart >= 0.5, let before = record.daemon {
+                        timers.append(
+                            Task {
+                                try? await Task.sleep(until: started + .seconds(probe), clock: .continuous)
+                                guard !Task.isCancelled, let now = BenchmarkProcessSample.current(pid: daemonPID) else {
+                                    return
+                                }
+                                let window = BenchmarkIdleWindow(
+                                    afterCycle: record.cycle,
+                                    seconds: (ContinuousClock.now - started).inSeconds - record.secondsSinceDaemonStart,
+                                    cpuSeconds: now.cpuSeconds - before.cpuSeconds)
+                                continuation.yield(.idle(window))
+                            })
+                    }
+                    let deadline = max(nextStart, record.secondsSinceDaemonStart) + cycleTimeout
+                    after(
+                        deadline - (ContinuousClock.now - started).inSeconds,
+                        .overdue(
+                            cycle: record.cycle + 1,
+                            message: "cycle \(record.cycle + 1) did not finish within \(cycleTimeout) s of its start"))
+                case .idle(let window):
+                    idle.append(window)
+                case .overdue(let cycle, let message):
+                    if records.count < cycle { throw BenchmarkError(message) }
+                case .exited("daemon", let exit):
+                    guard !exit.signalled, exit.status == 0, records.count == cycles else {
+                        throw BenchmarkError("the daemon \(exit) after \(records.count) of \(cycles) cycles")
+                    }
+                    break measuring
+                case .exited(let name, let exit):
+                    throw BenchmarkError("the \(name) \(exit) during cycle \(records.count + 1)")
+                case .simulatorListening:
+                    continue
+                }
+            }
+            await simulator!.stop()
+            return BenchmarkSizeResult(
+                users: users, cycles: cycles, changeRate: changeRate, intervalSeconds: interval,
+                simulatorCommand: simulator!.commandLine, daemonCommand: daemon!.commandLine,
+                records: records, idleWindows: idle.sorted { $0.afterCycle < $1.afterCycle },
+                simulatorBaseline: simulatorBaseline, eventLinesRead: daemon!.outputLineCount)
+        } catch {
+            await BenchmarkCleanup.parkIfInterrupted()
+            await daemon?.stop(grace: .seconds(5))
+            await simulator?.stop(grace: .seconds(5))
+            throw BenchmarkError(
+                """
+                \(users) users: \(error)
+                  files kept in \(directory.path)
+                \(logTail("daemon.log"))\(logTail("simulator.log"))
+                """)
+        }
+    }
+
+    /// The last lines of a child's log, indented, for error messages.
+    private func logTail(_ name: String, lines: Int = 12) -> String {
+        let path = directory.appendingPathComponent(name).path
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8), !text.isEmpty else { return "" }
+        let tail = text.split(separator: "\n").suffix(lines).map { "    \($0)" }.joined(separator: "\n")
+        return "  last lines of \(name):\n\(tail)\n"
+    }
+}
+
+extension Duration {
+    /// The duration as a number of seconds.
+    fileprivate var inSeconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}
