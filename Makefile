@@ -5,7 +5,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # operators use to read the database while the daemon runs.
 SYSTEM_PACKAGES := libsqlite3-dev sqlite3
 
-.PHONY: deps build release demo test bench clean
+.PHONY: deps build release demo test bench clean install uninstall unit-check
 
 ## Install missing system packages (Debian/Ubuntu).
 deps:
@@ -35,3 +35,59 @@ bench: release
 
 clean:
 	rm -rf .build
+
+## Installing as a systemd service (README, "Install as a service"). Build first (`make release`), then run
+## `sudo make install` (no rebuild as root). DESTDIR stages the files elsewhere (packaging, CI).
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINARY ?= .build/release/presence-sync
+BINDIR := $(PREFIX)/bin
+UNITDIR := $(PREFIX)/lib/systemd/system
+SYSUSERSDIR := $(PREFIX)/lib/sysusers.d
+DOCDIR := $(PREFIX)/share/doc/presence-sync
+CONFDIR := /etc/presence-sync
+
+## Puts the binary, the unit, the sysusers entry, the docs and (if none exists) a config in place.
+install:
+	@[ -x "$(BINARY)" ] || { echo "$(BINARY) is missing: run 'make release' first (as yourself, not root)"; exit 1; }
+	install -D -m 0755 "$(BINARY)" "$(DESTDIR)$(BINDIR)/presence-sync"
+	install -d -m 0755 "$(DESTDIR)$(UNITDIR)" "$(DESTDIR)$(SYSUSERSDIR)" "$(DESTDIR)$(DOCDIR)"
+	sed 's#/usr/local/bin/presence-sync#$(BINDIR)/presence-sync#' systemd/presence-sync.service \
+		> "$(DESTDIR)$(UNITDIR)/presence-sync.service"
+	chmod 0644 "$(DESTDIR)$(UNITDIR)/presence-sync.service"
+	install -m 0644 systemd/presence-sync.sysusers "$(DESTDIR)$(SYSUSERSDIR)/presence-sync.conf"
+	install -m 0644 README.md config.example.json "$(DESTDIR)$(DOCDIR)/"
+	install -d -m 0750 "$(DESTDIR)$(CONFDIR)"
+	@if [ -e "$(DESTDIR)$(CONFDIR)/config.json" ]; then echo "keeping the existing $(CONFDIR)/config.json"; \
+	else install -m 0640 config.example.json "$(DESTDIR)$(CONFDIR)/config.json"; fi
+	@if [ -z "$(DESTDIR)" ] && command -v systemd-sysusers >/dev/null; then \
+		systemd-sysusers "$(SYSUSERSDIR)/presence-sync.conf" && \
+		chgrp presence-sync "$(CONFDIR)" "$(CONFDIR)/config.json"; \
+		if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi; \
+	fi
+	@echo "installed; next: edit $(CONFDIR)/config.json, then see README.md, 'Install as a service'"
+
+## Removes what `install` put in place; the config, the database and the user are left alone.
+uninstall:
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+		systemctl disable --now presence-sync.service 2>/dev/null || true; fi
+	rm -f "$(DESTDIR)$(BINDIR)/presence-sync" "$(DESTDIR)$(UNITDIR)/presence-sync.service" \
+		"$(DESTDIR)$(SYSUSERSDIR)/presence-sync.conf" "$(DESTDIR)$(DOCDIR)/README.md" \
+		"$(DESTDIR)$(DOCDIR)/config.example.json"
+	-rmdir "$(DESTDIR)$(DOCDIR)" 2>/dev/null
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+	@echo "uninstalled; kept $(CONFDIR), /var/lib/presence-sync and the presence-sync user"
+
+## The unit file checked by systemd-analyze: `verify` passes and the security exposure is at most 1.5.
+## Skipped, with the reason, where systemd-analyze is not installed. The threshold is in tenths (15 = 1.5).
+EXPOSURE_THRESHOLD ?= 15
+unit-check:
+	@if ! command -v systemd-analyze >/dev/null; then echo "unit-check skipped: systemd-analyze is not installed"; exit 0; fi; \
+	dir=$$(mktemp -d); trap 'rm -rf "$$dir"' EXIT; \
+	printf '#!/bin/sh\n' > "$$dir/presence-sync"; chmod 0755 "$$dir/presence-sync"; \
+	sed "s#/usr/local/bin/presence-sync#$$dir/presence-sync#" systemd/presence-sync.service > "$$dir/presence-sync.service"; \
+	systemd-analyze verify "$$dir/presence-sync.service" || exit 1; \
+	systemd-analyze security --offline=yes --threshold=$(EXPOSURE_THRESHOLD) "$$dir/presence-sync.service" \
+		> "$$dir/security.txt"; status=$$?; tail -1 "$$dir/security.txt"; \
+	if [ $$status != 0 ]; then grep '✗' "$$dir/security.txt"; echo "unit-check failed: exposure above 1.5"; exit 1; fi; \
+	echo "unit-check passed: verify clean, exposure within 1.5"

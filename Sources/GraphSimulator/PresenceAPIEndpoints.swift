@@ -27,14 +27,17 @@ struct PresenceAPIEndpoints: Sendable {
     /// Registers the routes on `router`.
     func register(on router: Router<BasicRequestContext>) {
         router.get("v1.0/users/:user") { request, context in
-            await handle(request) { () throws(GraphError) in try userAnswer(request, id: context.parameters.get("user") ?? "") }
+            await handle(request) { () throws(GraphError) in
+                try userAnswer(request, id: context.parameters.get("user") ?? "")
+            }
         }
         router.get("v1.0/:segment") { request, context in
             // `users('$odd@contoso.com')`: the quoted form Graph needs for UPNs that start with `$`.
             let segment = decode(context.parameters.get("segment") ?? "")
             return await handle(request) { () throws(GraphError) in
                 guard segment.lowercased().hasPrefix("users('"), segment.hasSuffix("')") else {
-                    throw GraphError(status: .notFound, code: "BadRequest", message: "Resource not found for the segment.")
+                    throw GraphError(
+                        status: .notFound, code: "BadRequest", message: "Resource not found for the segment.")
                 }
                 let quoted = segment.dropFirst(7).dropLast(2).replacingOccurrences(of: "''", with: "'")
                 return try userAnswer(request, id: quoted)
@@ -54,9 +57,10 @@ struct PresenceAPIEndpoints: Sendable {
                 return try presenceAnswer(request, user: id)
             }
         }
-        for action in ["setPresence", "clearPresence", "setUserPreferredPresence", "clearUserPreferredPresence",
-            "setStatusMessage"]
-        {
+        for action in [
+            "setPresence", "clearPresence", "setUserPreferredPresence", "clearUserPreferredPresence",
+            "setStatusMessage",
+        ] {
             router.post("v1.0/users/:user/presence/\(action)") { request, context in
                 let user = context.parameters.get("user") ?? ""
                 let body = try await request.body.collect(upTo: 64 * 1024)
@@ -72,7 +76,10 @@ struct PresenceAPIEndpoints: Sendable {
         guard let index = tenant.directory.index(ofUserOrUPN: text) else {
             throw GraphError(
                 status: .notFound, code: "Request_ResourceNotFound",
-                message: "Resource '\(text)' does not exist or one of its queried reference-property objects are not present.")
+                message:
+                    "Resource '\(text)' does not exist or one of its queried reference-property objects "
+                    + "are not present."
+            )
         }
         let objectID = tenant.directory.ids[index]
         let base = GraphHeaders.baseURL(of: request) + "/v1.0/$metadata#users"
@@ -82,7 +89,8 @@ struct PresenceAPIEndpoints: Sendable {
             body = "{\"@odata.context\":\(JSONText.quoted(base + "(id)/$entity")),\"id\":\(JSONText.quoted(objectID))}"
         } else {
             let upn = UserDirectory.userPrincipalName(index: index)
-            body = "{\"@odata.context\":\(JSONText.quoted(base + "/$entity")),\"id\":\(JSONText.quoted(objectID)),"
+            body =
+                "{\"@odata.context\":\(JSONText.quoted(base + "/$entity")),\"id\":\(JSONText.quoted(objectID)),"
                 + "\"userPrincipalName\":\(JSONText.quoted(upn)),\"displayName\":\"Simulated User \(index)\"}"
         }
         return Self.json(body)
@@ -136,7 +144,8 @@ struct PresenceAPIEndpoints: Sendable {
 
     private func checkSession(_ fields: [String: Any]) throws(GraphError) {
         guard let session = fields["sessionId"] as? String, !session.isEmpty else {
-            throw GraphError(status: .badRequest, code: "BadRequest", message: "Required property 'sessionId' is missing.")
+            throw GraphError(
+                status: .badRequest, code: "BadRequest", message: "Required property 'sessionId' is missing.")
         }
         guard session.lowercased() == tenant.configuration.clientID.lowercased() else {
             throw GraphError(
@@ -169,7 +178,9 @@ struct PresenceAPIEndpoints: Sendable {
         }
         do {
             var response = try body()
-            for (name, value) in [(GraphHeaders.requestID, requestID), (GraphHeaders.clientRequestID, clientRequestID ?? requestID)] {
+            for (name, value) in [
+                (GraphHeaders.requestID, requestID), (GraphHeaders.clientRequestID, clientRequestID ?? requestID),
+            ] {
                 response.headers[name] = value
             }
             return response
@@ -194,8 +205,9 @@ extension PresenceAPIEndpoints {
     /// The body as a JSON object.
     static func object(_ body: ByteBuffer) throws(GraphError) -> [String: Any] {
         let data = body.withUnsafeReadableBytes { Data($0) }
-        guard let object = (try? JSONSerialization.jsonObject(with: data.isEmpty ? Data("{}".utf8) : data))
-            as? [String: Any]
+        guard
+            let object = (try? JSONSerialization.jsonObject(with: data.isEmpty ? Data("{}".utf8) : data))
+                as? [String: Any]
         else {
             throw GraphError(
                 status: .badRequest, code: "BadRequest", message: "Unable to read JSON request payload.")
@@ -246,7 +258,8 @@ extension PresenceAPIEndpoints {
             let message = statusMessage["message"] as? [String: Any], let content = message["content"] as? String
         else {
             throw GraphError(
-                status: .badRequest, code: "BadRequest", message: "Required property 'statusMessage.message.content' is missing.")
+                status: .badRequest, code: "BadRequest",
+                message: "Required property 'statusMessage.message.content' is missing.")
         }
         if let type = message["contentType"] as? String, type.lowercased() != "text" {
             throw GraphError(status: .badRequest, code: "BadRequest", message: "Only contentType 'text' is supported.")

@@ -65,7 +65,8 @@ extension SinglePresenceJSON {
         for (position, entry) in custom.enumerated() {
             if position > 0 || !arrayIsEmpty { buffer.writeStaticString(",") }
             let id = directory.ids[Int(entry.user.index)]
-            buffer.writeString(object(id: id, presence: entry.user.presence, customStatusMessage: entry.message, context: nil))
+            buffer.writeString(
+                object(id: id, presence: entry.user.presence, customStatusMessage: entry.message, context: nil))
         }
         buffer.writeStaticString("]}")
     }

@@ -58,7 +58,7 @@ struct HistoryOptions: ParsableArguments {
 
     /// Prints `table` in the chosen format.
     func print(_ table: OutputTable) {
-        FileHandle.standardOutput.write(Data(table.render(format).utf8))
+        Swift.print(table.render(format), terminator: "")
     }
 
     /// Reads a `--since`/`--until` value; a ValidationError-style failure names the option.
@@ -80,8 +80,9 @@ extension HistoryOptions {
         return .text(format == .table ? time.display(timestamp) : time.machine(timestamp))
     }
 
-    /// A duration cell: `1h 05m` for people, whole seconds for CSV/JSON.
+    /// A duration cell: `1h 05m` for people, seconds with millisecond precision for CSV/JSON (so sums are exact).
     func span(milliseconds: Int64) -> OutputCell {
-        format == .table ? .text(TimeText.duration(milliseconds: milliseconds)) : .integer(milliseconds / 1000)
+        format == .table
+            ? .text(TimeText.duration(milliseconds: milliseconds)) : .decimal(Double(milliseconds) / 1000, places: 3)
     }
 }

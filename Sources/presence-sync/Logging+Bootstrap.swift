@@ -7,10 +7,15 @@ let exitConfigurationError: Int32 = 78
 
 /// Sends logs to standard error at `level`; standard output is reserved for change events.
 func bootstrapLogging(level: Logger.Level) -> Logger {
+    bootstrapLogging(control: LogLevelControl(level))
+}
+
+/// Sends logs to standard error at the level `control` holds (a reload may change it). Under systemd with
+/// standard error going to the journal, lines carry syslog priority prefixes so journald keeps their levels.
+func bootstrapLogging(control: LogLevelControl) -> Logger {
+    let format = StandardErrorLogHandler.format(environment: ProcessInfo.processInfo.environment)
     LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
-        handler.logLevel = level
-        return handler
+        StandardErrorLogHandler(label: label, format: format, control: control)
     }
     return Logger(label: "presence-sync")
 }

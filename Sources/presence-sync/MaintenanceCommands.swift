@@ -37,7 +37,8 @@ struct PruneCommand: AsyncParsableCommand {
             if result.incrementalVacuum {
                 text += "; returned \(result.pagesReclaimed) pages to the file system"
             } else {
-                text += "; this database predates auto_vacuum=INCREMENTAL: the space is reused by new rows "
+                text +=
+                    "; this database predates auto_vacuum=INCREMENTAL: the space is reused by new rows "
                     + "(run VACUUM with the daemon stopped to shrink the file)"
             }
             print(text)

@@ -79,7 +79,8 @@ struct OutputTable {
             guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
             return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
         }
-        let lines = [columns.map(field).joined(separator: ",")]
+        let lines =
+            [columns.map(field).joined(separator: ",")]
             + rows.map { $0.map { field($0.plain ?? "") }.joined(separator: ",") }
         return lines.joined(separator: "\r\n") + "\r\n"
     }
@@ -97,9 +98,19 @@ struct OutputTable {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// Newlines and tabs shown escaped, so a status message never breaks a table row.
+    /// Newlines and other control characters shown escaped, so a status message never breaks a table row.
     private static func oneLine(_ text: String) -> String {
-        text.replacingOccurrences(of: "\r", with: "\\r").replacingOccurrences(of: "\n", with: "\\n")
-            .replacingOccurrences(of: "\t", with: " ")
+        var result = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += " "
+            case _ where scalar.value < 0x20 || scalar == "\u{2028}" || scalar == "\u{2029}":
+                result += "\\u{" + String(scalar.value, radix: 16) + "}"
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
     }
 }

@@ -42,8 +42,7 @@ struct PresenceGetCommand: AsyncParsableCommand {
                 let id = try await context.objectID(user)
                 let presence = try await context.presence.presence(of: id)
                 if json {
-                    FileHandle.standardOutput.write(presence.json)
-                    print()
+                    print(String(decoding: presence.json, as: UTF8.self))
                     return
                 }
                 let state = presence.observation.state

@@ -52,7 +52,8 @@ struct PresenceSetMessageCommand: AsyncParsableCommand {
         {
             throw ValidationError("--expires \(expires) (\(zone.identifier)) is in the past")
         }
-        return PresenceWriteClient.Expiry(dateTime: dateTime, timeZone: zone.identifier == "GMT" ? "UTC" : zone.identifier)
+        return PresenceWriteClient.Expiry(
+            dateTime: dateTime, timeZone: zone.identifier == "GMT" ? "UTC" : zone.identifier)
     }
 
     /// The zone's current offset as `+01:00`, to check the expiry against now.
@@ -67,7 +68,8 @@ struct PresenceSetMessageCommand: AsyncParsableCommand {
         try await reportingFailures {
             try await GraphCommandContext.withGraph(config: graph.config) { context in
                 let id = try await context.objectID(user)
-                let requestID = try await context.presence.setStatusMessage(of: id, clear ? "" : text ?? "", expiry: expiry)
+                let requestID = try await context.presence.setStatusMessage(
+                    of: id, clear ? "" : text ?? "", expiry: expiry)
                 let what = clear ? "cleared the status message of \(user)" : "set the status message of \(user)"
                 let until = expiry.map { " until \($0.dateTime) \($0.timeZone)" } ?? ""
                 print(what + until + (requestID.map { " [request-id \($0)]" } ?? ""))

@@ -7,7 +7,8 @@ struct PresenceSetCommand: AsyncParsableCommand {
         commandName: "set",
         abstract: "Set the application's presence session for a user (setPresence).",
         discussion: """
-            Allowed pairs (availability/activity): \(PresenceRules.sessionPairs.map(\.description).joined(separator: ", ")).
+            Allowed pairs (availability/activity):
+              \(PresenceRules.sessionPairs.map(\.description).joined(separator: ", ")).
             --expires: PT5M to PT4H (Graph's default PT5M). The session id is the config's clientId.
             Example: presence-sync presence set adele@contoso.com --availability Busy --activity InACall \\
                        --expires PT1H --config /etc/presence-sync/config.json
@@ -39,8 +40,10 @@ struct PresenceSetCommand: AsyncParsableCommand {
             try await GraphCommandContext.withGraph(config: graph.config) { context in
                 let id = try await context.objectID(user)
                 let requestID = try await context.presence.setPresence(of: id, pair, expirationDuration: duration)
-                print("set \(pair) for \(user) (session \(context.configuration.clientID), expires after \(duration ?? "PT5M"))"
-                    + (requestID.map { " [request-id \($0)]" } ?? ""))
+                print(
+                    "set \(pair) for \(user) (session \(context.configuration.clientID), "
+                        + "expires after \(duration ?? "PT5M"))"
+                        + (requestID.map { " [request-id \($0)]" } ?? ""))
             }
         }
     }
@@ -81,7 +84,8 @@ struct PresenceSetPreferredCommand: AsyncParsableCommand {
         commandName: "set-preferred",
         abstract: "Set a user's preferred presence, which wins over every session (setUserPreferredPresence).",
         discussion: """
-            Allowed pairs (availability/activity): \(PresenceRules.preferredPairs.map(\.description).joined(separator: ", ")).
+            Allowed pairs (availability/activity):
+              \(PresenceRules.preferredPairs.map(\.description).joined(separator: ", ")).
             --expires: an ISO 8601 duration; Graph's default is 1 day for Busy and DoNotDisturb, else 7 days.
             Example: presence-sync presence set-preferred adele@contoso.com --availability DoNotDisturb \\
                        --activity DoNotDisturb --expires PT8H --config /etc/presence-sync/config.json
@@ -114,9 +118,11 @@ struct PresenceSetPreferredCommand: AsyncParsableCommand {
         try await reportingFailures {
             try await GraphCommandContext.withGraph(config: graph.config) { context in
                 let id = try await context.objectID(user)
-                let requestID = try await context.presence.setPreferredPresence(of: id, pair, expirationDuration: duration)
-                print("set preferred presence \(pair) for \(user)" + (duration.map { " for \($0)" } ?? "")
-                    + (requestID.map { " [request-id \($0)]" } ?? ""))
+                let requestID = try await context.presence.setPreferredPresence(
+                    of: id, pair, expirationDuration: duration)
+                print(
+                    "set preferred presence \(pair) for \(user)" + (duration.map { " for \($0)" } ?? "")
+                        + (requestID.map { " [request-id \($0)]" } ?? ""))
             }
         }
     }
@@ -127,7 +133,8 @@ struct PresenceClearPreferredCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clear-preferred",
         abstract: "Remove a user's preferred presence (clearUserPreferredPresence).",
-        discussion: "Example: presence-sync presence clear-preferred adele@contoso.com --config /etc/presence-sync/config.json"
+        discussion:
+            "Example: presence-sync presence clear-preferred adele@contoso.com --config /etc/presence-sync/config.json"
     )
 
     @OptionGroup var graph: GraphCommandOptions

@@ -60,9 +60,11 @@ struct ReportCommand: AsyncParsableCommand {
                 appendTotal(&table, user: previousUser, milliseconds: covered[previousUser] ?? 0)
             }
             if options.format == .table {
+                let span = report.to.millisecondsSinceEpoch - report.from.millisecondsSinceEpoch
                 print(
                     "window \(options.time.display(report.from)) – \(options.time.display(report.to)) "
-                        + "(\(TimeText.duration(milliseconds: report.to.millisecondsSinceEpoch - report.from.millisecondsSinceEpoch)))")
+                        + "(\(TimeText.duration(milliseconds: span)))"
+                )
             }
             options.print(table)
         }

@@ -30,9 +30,14 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let signals = ShutdownSignals()
         let configuration = loadConfigurationOrExit(config)
-        let level = (try? Configuration.parseLogLevel(logLevel, key: "--log-level")) ?? configuration.logLevel
-        let logger = bootstrapLogging(level: level)
-        let daemon = Daemon(configuration: configuration, options: .init(maxCycles: maxCycles), logger: logger)
+        let override = try? Configuration.parseLogLevel(logLevel, key: "--log-level")
+        let control = LogLevelControl(override ?? configuration.logLevel)
+        let logger = bootstrapLogging(control: control)
+        var options = Daemon.Options(maxCycles: maxCycles)
+        options.configurationFile = config
+        // --log-level wins over the file, on reload too.
+        options.logLevelControl = override == nil ? control : nil
+        let daemon = Daemon(configuration: configuration, options: options, logger: logger)
         do {
             try await daemon.run(signals: signals)
         } catch {

@@ -28,17 +28,19 @@ struct SinceCommand: AsyncParsableCommand {
             if options.format == .table {
                 var lines = [
                     "\(user): \(current.state.availability) (\(current.state.activity)) since "
-                        + "\(options.time.display(current.since)), for \(TimeText.duration(milliseconds: inState))",
+                        + "\(options.time.display(current.since)), for \(TimeText.duration(milliseconds: inState))"
                 ]
                 switch answer.lastAvailable {
                 case .now:
                     lines.append("last Available: now")
                 case .at(let timestamp):
-                    let ago = TimeText.duration(milliseconds: now.millisecondsSinceEpoch - timestamp.millisecondsSinceEpoch)
+                    let ago = TimeText.duration(
+                        milliseconds: now.millisecondsSinceEpoch - timestamp.millisecondsSinceEpoch)
                     lines.append("last Available: \(options.time.display(timestamp)) (\(ago) ago)")
                 case .never(let start):
                     lines.append(
-                        "last Available: never since the history began" + (start.map { " (\(options.time.display($0)))" } ?? ""))
+                        "last Available: never since the history began"
+                            + (start.map { " (\(options.time.display($0)))" } ?? ""))
                 }
                 lines.append("last confirmed by Graph: \(options.time.display(current.lastSeen))")
                 print(lines.joined(separator: "\n"))
@@ -58,8 +60,10 @@ struct SinceCommand: AsyncParsableCommand {
                 historyStart = start
             }
             table.append([
-                .text(id), .text(current.state.availability), .text(current.state.activity), options.when(current.since),
-                options.span(milliseconds: inState), lastAvailable, options.when(historyStart), options.when(current.lastSeen),
+                .text(id), .text(current.state.availability), .text(current.state.activity),
+                options.when(current.since),
+                options.span(milliseconds: inState), lastAvailable, options.when(historyStart),
+                options.when(current.lastSeen),
             ])
             options.print(table)
         }

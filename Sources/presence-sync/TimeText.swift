@@ -44,7 +44,8 @@ struct TimeText {
         if let age = Self.age(trimmed) {
             return Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch - age)
         }
-        let pattern = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?)?(Z|[+-]\d{2}:\d{2})?$/
+        let pattern =
+            /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?)?(Z|[+-]\d{2}:\d{2})?$/
         guard let match = trimmed.wholeMatch(of: pattern) else { return nil }
         var components = DateComponents()
         components.year = Int(match.1)
@@ -91,7 +92,9 @@ struct TimeText {
     /// A duration for people: `45s`, `12m 05s`, `3h 07m`, `2d 04h`.
     static func duration(milliseconds: Int64) -> String {
         let seconds = Int(max(0, milliseconds / 1000))
-        let (days, hours, minutes, rest) = (seconds / 86_400, seconds % 86_400 / 3600, seconds % 3600 / 60, seconds % 60)
+        let (days, hours, minutes, rest) = (
+            seconds / 86_400, seconds % 86_400 / 3600, seconds % 3600 / 60, seconds % 60
+        )
         if days > 0 { return "\(days)d " + String(format: "%02dh", hours) }
         if hours > 0 { return "\(hours)h " + String(format: "%02dm", minutes) }
         if minutes > 0 { return "\(minutes)m " + String(format: "%02ds", rest) }

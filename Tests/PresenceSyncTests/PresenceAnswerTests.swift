@@ -70,6 +70,50 @@ struct PresenceAnswerTests {
         }
     }
 
+    @Test("escapes decode: \\u sequences, surrogate pairs, a lone surrogate becomes U+FFFD")
+    func escapes() throws {
+        let text = #"""
+            {"value":[{"id":"a","availability":"Busy","activity":"Busy",
+            "statusMessage":{"message":{"content":"caf\u00e9 \ud83c\udf89 \ud800 \"q\" \\ \/ \n\t"}}}]}
+            """#
+        let observation = try #require(try PresenceAnswer.decode(Array(text.utf8), requestID: nil).first)
+        #expect(observation.state.statusMessage == "café 🎉 \u{FFFD} \"q\" \\ / \n\t")
+    }
+
+    @Test("unknown fields of every JSON type are skipped; null optional objects are accepted")
+    func unknownFieldsSkipped() throws {
+        let text = #"""
+            {"@odata.context":"x","value":[{"n":-1.5e+3,"b":true,"z":null,"arr":[[],{},[1,{"k":[false]}]],
+            "id":"A","availability":"Away","activity":"Away","statusMessage":null,"outOfOfficeSettings":null,
+            "workLocation":null,"sequenceNumber":null}],"@odata.nextLink":null}
+            """#
+        let observation = try #require(try PresenceAnswer.decode(Array(text.utf8), requestID: nil).first)
+        #expect(observation.state == PresenceState(availability: "Away", activity: "Away"))
+    }
+
+    @Test(
+        "documents that are not JSON are refused however they break",
+        arguments: [
+            #"{"value":[]} trailing"#, #"{"value":[],}"#, #"{"value":[1,]}"#, #"{'value':[]}"#,
+            "{\"value\":[{\"id\":\"a\u{01}\"}]}", #"{"value":[01x]}"#, #"{"value":[tru]}"#, "",
+            String(repeating: "[", count: 200) + String(repeating: "]", count: 200),
+            #"{"value":[{"id":"a","availability":"B","activity":"C","x":"\q"}]}"#,
+        ]
+    )
+    func notJSON(body: String) {
+        do {
+            _ = try PresenceAnswer.decode(Array(body.utf8), requestID: nil)
+            Issue.record("\(body) must be refused")
+        } catch {
+            #expect(error.description.contains("malformed"))
+        }
+    }
+
+    @Test("an empty value array is a valid answer with no observations")
+    func emptyValue() throws {
+        #expect(try PresenceAnswer.decode(Array(#"{"value":[]}"#.utf8), requestID: nil).isEmpty)
+    }
+
     @Test("the request body lists the ids as a JSON array")
     func requestBody() throws {
         let buffer = PresenceClient.requestBody(["a", "b"])

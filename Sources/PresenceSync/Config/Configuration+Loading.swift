@@ -45,7 +45,7 @@ extension Configuration {
         let users = try parseUsers(&root, baseDirectory: baseDirectory)
         let databasePath = try parseDatabasePath(&root, environment: environment, baseDirectory: baseDirectory)
         let polling = try parsePolling(&root)
-        let events = try parseEvents(&root, tenantID: tenantID)
+        let events = try parseEvents(&root, tenantID: tenantID, environment: environment, baseDirectory: baseDirectory)
         let logLevel = try parseLogLevel(root.string("logLevel"), key: "logLevel") ?? .info
         let history = try parseHistory(&root)
         try root.finish()
@@ -203,11 +203,16 @@ extension Configuration {
         return settings
     }
 
-    private static func parseEvents(_ root: inout ConfigReader, tenantID: String) throws(ConfigError) -> EventSettings {
+    private static func parseEvents(
+        _ root: inout ConfigReader, tenantID: String, environment: [String: String], baseDirectory: String
+    ) throws(ConfigError) -> EventSettings {
         var settings = EventSettings(source: "urn:presence-sync:tenant:\(tenantID.lowercased())")
         guard var reader = try root.object("events") else { return settings }
         settings.stdout = try reader.bool("stdout") ?? settings.stdout
         settings.source = try reader.string("source") ?? settings.source
+        settings.outboxRetentionHours =
+            try reader.number("outboxRetentionHours", in: 0...87_600) ?? settings.outboxRetentionHours
+        settings.webhooks = try parseWebhooks(&reader, environment: environment, baseDirectory: baseDirectory)
         try reader.finish()
         return settings
     }

@@ -84,6 +84,10 @@ public struct EventSettings: Sendable, Equatable {
     public var stdout: Bool = true
     /// The CloudEvents `source` attribute; defaults to a URN naming the tenant.
     public var source: String
+    /// How long delivered events stay in the outbox before they are pruned (0: as soon as every sink has them).
+    public var outboxRetentionHours: Double = 24
+    /// Webhook endpoints fed from the outbox, each with its own cursor (`events.webhooks`).
+    public var webhooks: [WebhookEndpoint] = []
 
     public init(stdout: Bool = true, source: String) {
         self.stdout = stdout

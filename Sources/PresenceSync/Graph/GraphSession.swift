@@ -26,7 +26,9 @@ public struct GraphSession: Sendable {
     public func url(_ path: String) -> String { "\(endpoints.graphBaseURL)/v1.0\(path)" }
 
     /// Sends one request with a bearer token (and a JSON body when given) and returns Graph's answer.
-    public func send(_ method: HTTPMethod, _ path: String, json body: Data? = nil) async throws(GraphError) -> HTTPAnswer {
+    public func send(_ method: HTTPMethod, _ path: String, json body: Data? = nil) async throws(GraphError)
+        -> HTTPAnswer
+    {
         let url = url(path)
         var token = try await tokens.token()
         var answer = try await send(method, url: url, body: body, token: token)

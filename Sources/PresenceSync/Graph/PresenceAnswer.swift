@@ -1,83 +1,145 @@
-import Foundation
-
 /// Decodes a getPresencesByUserId answer into observations, refusing answers that are not the documented shape.
 ///
 /// Graph may shorten presence objects, so only `id`, `availability` and `activity` are required; everything else
-/// is optional. Unknown fields are ignored and unknown availability/activity values are kept as strings.
-/// One bad object rejects the whole answer: a batch is written completely or not at all.
+/// is optional and may be null. Unknown fields are skipped (but must still be valid JSON) and unknown
+/// availability/activity values are kept as strings. One bad object rejects the whole answer: a batch is written
+/// completely or not at all. Decoding walks the bytes once with `JSONScanner`, because this runs for every user in
+/// every cycle.
 enum PresenceAnswer {
-    private struct Document: Decodable {
-        var value: [Item]
-    }
-
-    private struct Item: Decodable {
-        var id: String
-        var availability: String
-        var activity: String
-        var statusMessage: StatusMessage?
-        var outOfOfficeSettings: OutOfOffice?
-        var sequenceNumber: String?
-        var workLocation: WorkLocation?
-    }
-
-    private struct StatusMessage: Decodable {
-        var message: ItemBody?
-    }
-
-    private struct ItemBody: Decodable {
-        var content: String?
-    }
-
-    private struct OutOfOffice: Decodable {
-        var message: String?
-        var isOutOfOffice: Bool?
-    }
-
-    private struct WorkLocation: Decodable {
-        var workLocationType: String?
-    }
-
     static func decode(_ bytes: some Collection<UInt8>, requestID: String?) throws(GraphError) -> [PresenceObservation] {
-        let document: Document
-        do {
-            document = try JSONDecoder().decode(Document.self, from: Data(bytes))
-        } catch {
-            throw .malformedAnswer(reason: describe(error), requestID: requestID)
-        }
-        return document.value.map { item in
-            PresenceObservation(
-                userID: item.id.lowercased(),
-                state: PresenceState(
-                    availability: item.availability,
-                    activity: item.activity,
-                    statusMessage: item.statusMessage?.message?.content,
-                    isOutOfOffice: item.outOfOfficeSettings?.isOutOfOffice ?? false,
-                    outOfOfficeMessage: item.outOfOfficeSettings?.message,
-                    workLocationType: item.workLocation?.workLocationType),
-                sequenceNumber: item.sequenceNumber)
+        let result: Result<[PresenceObservation], JSONScanner.Failure> =
+            bytes.withContiguousStorageIfAvailable { parse($0) } ?? Array(bytes).withUnsafeBufferPointer { parse($0) }
+        switch result {
+        case .success(let observations):
+            return observations
+        case .failure(let failure):
+            throw .malformedAnswer(reason: describe(failure), requestID: requestID)
         }
     }
 
-    /// A one-line reason naming the JSON path, e.g. "value[3].availability: missing".
-    private static func describe(_ error: any Error) -> String {
-        guard let error = error as? DecodingError else { return "\(error)" }
-        func path(_ keys: [any CodingKey]) -> String {
-            keys.reduce("") { text, key in
-                if let index = key.intValue { return text + "[\(index)]" }
-                return text.isEmpty ? key.stringValue : text + "." + key.stringValue
+    static func describe(_ failure: JSONScanner.Failure) -> String {
+        if failure.isSyntax { return "not valid JSON (\(failure.reason) at byte \(failure.offset))" }
+        return (failure.path.map { "\($0): " } ?? "") + failure.reason
+    }
+
+    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> Result<[PresenceObservation], JSONScanner.Failure> {
+        var scanner = JSONScanner(bytes)
+        var observations: [PresenceObservation] = []
+        var sawValue = false
+        do throws(JSONScanner.Failure) {
+            try scanner.readObject { scanner, key throws(JSONScanner.Failure) in
+                guard key.elementsEqual("value".utf8) else { return try scanner.skipValue() }
+                sawValue = true
+                try within("value") { () throws(JSONScanner.Failure) in
+                    try scanner.readArray { scanner, index throws(JSONScanner.Failure) in
+                        observations.append(try readPresence(&scanner, index: index))
+                    }
+                }
+            }
+            try scanner.finish()
+            guard sawValue else {
+                return .failure(.init(reason: "missing", offset: 0, isSyntax: false, path: "value"))
+            }
+            return .success(observations)
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Reads one presence object.
+    private static func readPresence(
+        _ scanner: inout JSONScanner, index: Int
+    ) throws(JSONScanner.Failure) -> PresenceObservation {
+        var path: String { "value[\(index)]" }
+        var id: String?
+        var availability: String?
+        var activity: String?
+        var statusMessage: String?
+        var isOutOfOffice = false
+        var outOfOfficeMessage: String?
+        var sequenceNumber: String?
+        var workLocationType: String?
+        try within(path) { () throws(JSONScanner.Failure) in
+            try scanner.readObject { scanner, key throws(JSONScanner.Failure) in
+                let field = String(decoding: key, as: UTF8.self)
+                try within("\(path).\(field)") { () throws(JSONScanner.Failure) in
+                    switch field {
+                    case "id": id = try scanner.readString()
+                    case "availability": availability = try scanner.readString()
+                    case "activity": activity = try scanner.readString()
+                    case "sequenceNumber": sequenceNumber = try scanner.readOptionalString()
+                    case "statusMessage": statusMessage = try readStatusMessage(&scanner)
+                    case "outOfOfficeSettings":
+                        try readOptionalObject(&scanner) { scanner, key throws(JSONScanner.Failure) in
+                            if key.elementsEqual("message".utf8) {
+                                outOfOfficeMessage = try scanner.readOptionalString()
+                            } else if key.elementsEqual("isOutOfOffice".utf8) {
+                                isOutOfOffice = try scanner.readOptionalBool() ?? false
+                            } else {
+                                try scanner.skipValue()
+                            }
+                        }
+                    case "workLocation":
+                        try readOptionalObject(&scanner) { scanner, key throws(JSONScanner.Failure) in
+                            if key.elementsEqual("workLocationType".utf8) {
+                                workLocationType = try scanner.readOptionalString()
+                            } else {
+                                try scanner.skipValue()
+                            }
+                        }
+                    default: try scanner.skipValue()
+                    }
+                }
             }
         }
-        switch error {
-        case .keyNotFound(let key, let context):
-            let base = path(context.codingPath)
-            return (base.isEmpty ? "" : base + ".") + key.stringValue + ": missing"
-        case .typeMismatch(_, let context), .valueNotFound(_, let context):
-            return path(context.codingPath) + ": " + context.debugDescription
-        case .dataCorrupted(let context):
-            let underlying = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
-            return "not valid JSON" + (underlying.map { " (\($0))" } ?? "")
-        @unknown default:
-            return "\(error)"
+        func missing(_ field: String) -> JSONScanner.Failure {
+            .init(reason: "missing", offset: scanner.offset, isSyntax: false, path: "\(path).\(field)")
+        }
+        guard let id else { throw missing("id") }
+        guard let availability else { throw missing("availability") }
+        guard let activity else { throw missing("activity") }
+        return PresenceObservation(
+            userID: id.lowercased(),
+            state: PresenceState(
+                availability: availability, activity: activity, statusMessage: statusMessage,
+                isOutOfOffice: isOutOfOffice, outOfOfficeMessage: outOfOfficeMessage,
+                workLocationType: workLocationType),
+            sequenceNumber: sequenceNumber)
+    }
+
+    /// `statusMessage.message.content`, or nil when any level is null or absent.
+    private static func readStatusMessage(_ scanner: inout JSONScanner) throws(JSONScanner.Failure) -> String? {
+        var content: String?
+        try readOptionalObject(&scanner) { scanner, key throws(JSONScanner.Failure) in
+            guard key.elementsEqual("message".utf8) else { return try scanner.skipValue() }
+            try readOptionalObject(&scanner) { scanner, key throws(JSONScanner.Failure) in
+                if key.elementsEqual("content".utf8) {
+                    content = try scanner.readOptionalString()
+                } else {
+                    try scanner.skipValue()
+                }
+            }
+        }
+        return content
+    }
+
+    private static func readOptionalObject(
+        _ scanner: inout JSONScanner,
+        _ member: (inout JSONScanner, ArraySlice<UInt8>) throws(JSONScanner.Failure) -> Void
+    ) throws(JSONScanner.Failure) {
+        if try scanner.readNullIfPresent() { return }
+        try scanner.readObject(member)
+    }
+
+    /// Runs `body`, labelling a shape failure that has no path yet with `path`.
+    private static func within<T>(
+        _ path: @autoclosure () -> String, _ body: () throws(JSONScanner.Failure) -> T
+    ) throws(JSONScanner.Failure) -> T {
+        do {
+            return try body()
+        } catch var failure {
+            if failure.path == nil { failure.path = path() }
+            throw failure
         }
     }
 }

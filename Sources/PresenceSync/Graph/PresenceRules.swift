@@ -36,7 +36,8 @@ public enum PresenceRules {
         availability: String, activity: String, allowed: [Pair], api: String
     ) throws(PresenceRuleError) -> Pair {
         let match = allowed.first {
-            $0.availability.lowercased() == availability.lowercased() && $0.activity.lowercased() == activity.lowercased()
+            $0.availability.lowercased() == availability.lowercased()
+                && $0.activity.lowercased() == activity.lowercased()
         }
         guard let match else {
             let list = allowed.map(\.description).joined(separator: ", ")

@@ -34,7 +34,8 @@ public struct PresenceWriteClient: Sendable {
         guard let observation = observations.first else {
             throw .malformedAnswer(reason: "no presence object", requestID: answer.requestID)
         }
-        return SinglePresence(json: Data(answer.body.readableBytesView), observation: observation, requestID: answer.requestID)
+        return SinglePresence(
+            json: Data(answer.body.readableBytesView), observation: observation, requestID: answer.requestID)
     }
 
     /// `setPresence`: the application's presence session for the user, for `expirationDuration` (Graph: PT5M).
@@ -86,7 +87,8 @@ public struct PresenceWriteClient: Sendable {
 
     /// `setStatusMessage` with text content; an empty text clears the message.
     @discardableResult
-    public func setStatusMessage(of userID: String, _ text: String, expiry: Expiry?) async throws(GraphError) -> String? {
+    public func setStatusMessage(of userID: String, _ text: String, expiry: Expiry?) async throws(GraphError) -> String?
+    {
         struct Content: Encodable {
             var content: String
             var contentType = "text"
@@ -98,7 +100,9 @@ public struct PresenceWriteClient: Sendable {
         struct Body: Encodable {
             var statusMessage: StatusMessage
         }
-        return try await post(userID, "setStatusMessage", Body(statusMessage: .init(message: .init(content: text), expiryDateTime: expiry)))
+        return try await post(
+            userID, "setStatusMessage",
+            Body(statusMessage: .init(message: .init(content: text), expiryDateTime: expiry)))
     }
 
     /// POSTs `body` to `/users/{id}/presence/{action}` and returns the request-id of the success.

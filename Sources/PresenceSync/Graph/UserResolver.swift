@@ -63,7 +63,8 @@ public struct UserResolver: Sendable {
                 guard let reply = try? JSONDecoder().decode(Reply.self, from: Data(answer.body.readableBytesView)),
                     UserIDs.isObjectID(reply.id)
                 else {
-                    throw GraphError.malformedAnswer(reason: "no object id in the user answer", requestID: answer.requestID)
+                    throw GraphError.malformedAnswer(
+                        reason: "no object id in the user answer", requestID: answer.requestID)
                 }
                 return reply.id.lowercased()
             } catch {
@@ -75,7 +76,8 @@ public struct UserResolver: Sendable {
     /// `/users/{upn}?$select=id`, percent-encoded. A UPN starting with `$` must be addressed as `users('$…')`
     /// (with `'` doubled, OData's quoting), or Graph reads it as a system query; `#`, `%`, `/` and `?` are encoded.
     public static func path(forUPN upn: String) -> String {
-        let segment = upn.hasPrefix("$")
+        let segment =
+            upn.hasPrefix("$")
             ? "('" + encode(upn.replacingOccurrences(of: "'", with: "''")) + "')"
             : "/" + encode(upn)
         return "/users" + segment + "?$select=id"

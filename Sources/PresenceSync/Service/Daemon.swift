@@ -11,10 +11,15 @@ public final class Daemon: Sendable {
     public struct Options: Sendable {
         /// Stop after this many cycles (nil: run until stopped).
         public var maxCycles: Int?
-        /// Extra sink added next to the configured ones (tests).
+        /// Extra sink fed from the outbox together with standard output, from the same cursor (tests).
         public var extraSink: (any EventSink)?
         /// Process environment for secrets ($CREDENTIALS_DIRECTORY, variables).
         public var environment: [String: String] = ProcessInfo.processInfo.environment
+        /// The file a reload (SIGHUP, `reload()`) re-reads; nil: reloads are refused with a log line.
+        public var configurationFile: String?
+        /// When set, a reload applies the new file's `logLevel` through it (nil: the level is fixed, e.g. by
+        /// `--log-level`).
+        public var logLevelControl: LogLevelControl?
 
         public init(maxCycles: Int? = nil, extraSink: (any EventSink)? = nil) {
             self.maxCycles = maxCycles
@@ -27,16 +32,23 @@ public final class Daemon: Sendable {
     private let logger: Logger
     private let stopRequests: AsyncStream<Void>
     private let stopContinuation: AsyncStream<Void>.Continuation
+    private let reloadRequests: AsyncStream<Void>
+    private let reloadContinuation: AsyncStream<Void>.Continuation
 
     public init(configuration: Configuration, options: Options = Options(), logger: Logger) {
         self.configuration = configuration
         self.options = options
         self.logger = logger
         (stopRequests, stopContinuation) = AsyncStream.makeStream(of: Void.self)
+        (reloadRequests, reloadContinuation) = AsyncStream.makeStream(
+            of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Asks a running daemon to shut down (same as SIGTERM).
     public func stop() { stopContinuation.yield() }
+
+    /// Asks a running daemon to re-read its configuration file (same as SIGHUP).
+    public func reload() { reloadContinuation.yield() }
 
     /// Runs until stopped. Throws only when start-up fails (database cannot be opened or migrated).
     public func run(signals: ShutdownSignals? = nil) async throws {
@@ -53,33 +65,89 @@ public final class Daemon: Sendable {
         let tokens = AccessTokenProvider(
             tenantID: configuration.tenantID, clientID: configuration.clientID, credential: configuration.credential,
             endpoints: configuration.endpoints, http: http, logger: logger, environment: options.environment)
-        var sinks: [any EventSink] = []
-        if configuration.events.stdout { sinks.append(StdoutSink(logger: logger)) }
-        if let extra = options.extraSink { sinks.append(extra) }
-        let sink = MultiplexEventSink(sinks)
-        let poller = PresencePoller(
-            users: configuration.users,
-            client: PresenceClient(http: http, tokens: tokens, endpoints: configuration.endpoints, logger: logger),
-            store: store, sink: sink,
-            pacer: RequestPacer(
-                limit: configuration.polling.requestBudget,
-                window: .milliseconds(Int64(configuration.polling.budgetWindowSeconds * 1000))),
-            settings: configuration.polling, eventSource: configuration.events.source, logger: logger)
+        // Events reach the sinks from the outbox (written with the history), never straight from the cycle: the
+        // cycle only wakes the outbox readers.
+        var outboxSinks: [any EventSink] = []
+        if configuration.events.stdout { outboxSinks.append(StdoutSink(logger: logger)) }
+        if let extra = options.extraSink { outboxSinks.append(extra) }
+        let relays = outboxSinks.isEmpty ? [] : [
+            OutboxRelay(
+                name: "stdout", store: store, sink: MultiplexEventSink(outboxSinks),
+                source: configuration.events.source, logger: logger)
+        ]
+        let webhooks = try Self.makeWebhookDispatchers(
+            configuration, store: store, environment: options.environment, logger: logger)
+        let readers: [any OutboxReader] = relays + (webhooks?.dispatchers ?? [])
+        let sink = OutboxWakeSink(readers)
+        let client = PresenceClient(http: http, tokens: tokens, endpoints: configuration.endpoints, logger: logger)
+        let notifier = SystemdNotifier(environment: options.environment)
+        let watchdog = ProgressWatchdog(initialAllowance: ProgressWatchdog.batchAllowance(configuration.polling))
+        let logger = self.logger
+        // A reload builds a new poller from the merged configuration; the store, client and sinks stay.
+        let makePlan: @Sendable (Configuration) -> PollSchedule.Plan = { configuration in
+            let poller = PresencePoller(
+                users: configuration.users, client: client, store: store, sink: sink,
+                pacer: RequestPacer(
+                    limit: configuration.polling.requestBudget,
+                    window: .milliseconds(Int64(configuration.polling.budgetWindowSeconds * 1000))),
+                settings: configuration.polling, eventSource: configuration.events.source, logger: logger,
+                batchFinished: {
+                    watchdog.expectProgress(within: ProgressWatchdog.batchAllowance(configuration.polling))
+                })
+            return PollSchedule.Plan(configuration: configuration, poller: poller)
+        }
+        let schedule = PollSchedule(plan: makePlan(configuration))
         logger.info(
             "presence-sync started",
             metadata: [
                 "users": "\(configuration.users.count)", "database": "\(configuration.databasePath)",
                 "interval": "\(configuration.polling.intervalSeconds)s", "graph": "\(configuration.endpoints.graphBaseURL)",
             ])
+        notifier.ready(status: "started; tracking \(configuration.users.count) users, first cycle running")
 
         let stopRequests = self.stopRequests
         await withTaskGroup(of: String.self) { group in
-            group.addTask { await self.pollLoop(poller) }
+            group.addTask { await self.pollLoop(schedule, notifier: notifier, watchdog: watchdog) }
+            if let interval = notifier.watchdogInterval {
+                group.addTask {
+                    await watchdog.run(notifier: notifier, interval: interval, logger: logger)
+                    return "watchdog stopped"
+                }
+            }
+            let reloadRequests = self.reloadRequests
+            let reloader = ConfigurationReloader(
+                file: options.configurationFile, environment: options.environment,
+                logLevelControl: options.logLevelControl, schedule: schedule, makePlan: makePlan, notifier: notifier,
+                watchdog: watchdog, logger: logger)
+            group.addTask {
+                for await _ in reloadRequests { reloader.reload() }
+                return "reload requests ended"
+            }
+            if let signals {
+                let reloads = self.reloadContinuation
+                group.addTask {
+                    for await _ in signals.reloadRequests { reloads.yield() }
+                    return "reload signals ended"
+                }
+            }
             if let days = configuration.history.retentionDays {
                 group.addTask {
                     await HistoryRetention(store: store, days: days, logger: self.logger).run()
                     return "retention stopped"
                 }
+            }
+            for reader in readers {
+                group.addTask {
+                    await reader.run()
+                    return "outbox reader \(reader.name) stopped"
+                }
+            }
+            group.addTask {
+                await OutboxRetention(
+                    store: store, hours: configuration.events.outboxRetentionHours, sinks: readers.map(\.name),
+                    logger: self.logger
+                ).run()
+                return "outbox retention stopped"
             }
             group.addTask {
                 for await _ in stopRequests { return "stop requested" }
@@ -90,38 +158,53 @@ public final class Daemon: Sendable {
             }
             let reason = await group.next() ?? "unknown"
             logger.info("shutting down", metadata: ["reason": "\(reason)"])
+            notifier.stopping()
             group.cancelAll()
         }
-        await sink.flush()
+        // The last batch has been stored by now: hand its events (and any backlog) to the sinks.
+        for relay in relays { await relay.drain() }
+        await webhooks?.transport.shutdown()
         await store.close()
         await http.shutdown()
         logger.info("presence-sync stopped")
     }
 
-    /// Runs cycles on the timer until cancelled or `maxCycles` is reached.
-    private func pollLoop(_ poller: PresencePoller) async -> String {
-        let timer = CycleTimer()
-        defer { timer.cancel() }
-        let interval = configuration.polling.intervalSeconds
+    /// Runs cycles on the schedule's timer until cancelled or `maxCycles` is reached.
+    ///
+    /// Each step promises the watchdog its next one: the next tick within the interval (plus the same slack a
+    /// batch gets), the first batch of a cycle within one batch allowance.
+    private func pollLoop(_ schedule: PollSchedule, notifier: SystemdNotifier, watchdog: ProgressWatchdog) async -> String {
+        defer { schedule.timer.cancel() }
         var number = 0
-        timer.fire(after: 0)
-        for await _ in timer.ticks {
+        schedule.start()
+        for await _ in schedule.timer.ticks {
             if Task.isCancelled { break }
             number += 1
+            let plan = schedule.beginCycle()
+            let polling = plan.configuration.polling
+            watchdog.expectProgress(within: ProgressWatchdog.batchAllowance(polling))
             let started = ContinuousClock.now
-            let summary = await poller.runCycle(number: number)
+            let summary = await plan.poller.runCycle(number: number)
             let elapsed = ContinuousClock.now - started
             logCycle(summary, elapsed: elapsed)
+            notifier.status(Self.statusLine(summary))
             if let maxCycles = options.maxCycles, number >= maxCycles { return "completed \(number) cycles" }
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            if seconds > interval {
+            let delay = schedule.endCycle()
+            watchdog.expectProgress(within: .seconds(polling.intervalSeconds) + ProgressWatchdog.batchAllowance(polling))
+            if delay == .zero {
+                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
                 logger.warning(
                     "cycle overran its interval; starting the next one now",
-                    metadata: ["cycle": "\(number)", "seconds": "\(seconds)", "interval": "\(interval)"])
+                    metadata: ["cycle": "\(number)", "seconds": "\(seconds)", "interval": "\(polling.intervalSeconds)"])
             }
-            timer.fire(after: interval - seconds)
         }
         return "poll loop cancelled"
+    }
+
+    /// `systemctl status`'s one-line view of the last cycle.
+    static func statusLine(_ summary: CycleSummary) -> String {
+        "cycle \(summary.number) at \(summary.finishedAt): \(summary.users) users, \(summary.changes) changes, "
+            + "\(summary.missing) missing, \(summary.failedBatches) failed batches, \(summary.budgetWaits) throttle waits"
     }
 
     private func logCycle(_ summary: CycleSummary, elapsed: Duration) {

@@ -106,7 +106,8 @@ extension PresenceStore {
         var deleted = 0
         while true {
             let count = try await withConnection("pruning history before \(cutoff)") { db in
-                try HistoryMaintenance.deleteClosedRows(db, before: cutoff, limit: HistoryMaintenance.rowsPerTransaction)
+                try HistoryMaintenance.deleteClosedRows(
+                    db, before: cutoff, limit: HistoryMaintenance.rowsPerTransaction)
             }
             deleted += count
             if count < HistoryMaintenance.rowsPerTransaction { break }

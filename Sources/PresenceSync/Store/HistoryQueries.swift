@@ -64,7 +64,9 @@ public struct PresenceReport: Sendable, Equatable {
     public var coveredMilliseconds: [(userID: String, milliseconds: Int64)] {
         var totals: [(String, Int64)] = []
         for row in rows {
-            if totals.last?.0 == row.userID { totals[totals.count - 1].1 += row.milliseconds } else {
+            if totals.last?.0 == row.userID {
+                totals[totals.count - 1].1 += row.milliseconds
+            } else {
                 totals.append((row.userID, row.milliseconds))
             }
         }
@@ -88,7 +90,8 @@ public final class HistoryDatabase {
     public init(path: String) throws(StoreError) {
         self.path = path
         guard FileManager.default.fileExists(atPath: path) else {
-            throw StoreError(path: path, operation: "opening", HistoryQueryProblem("no such file (has the daemon run?)"))
+            throw StoreError(
+                path: path, operation: "opening", HistoryQueryProblem("no such file (has the daemon run?)"))
         }
         do {
             connection = try Connection(path: path, mode: .readOnly)
@@ -131,7 +134,9 @@ public final class HistoryDatabase {
     }
 
     /// The user's history rows that overlap `[from, to)` (either may be nil: unbounded), oldest first.
-    public func timeline(of userID: String, from: Timestamp? = nil, to: Timestamp? = nil) throws(StoreError) -> [HistoryEntry] {
+    public func timeline(of userID: String, from: Timestamp? = nil, to: Timestamp? = nil) throws(StoreError)
+        -> [HistoryEntry]
+    {
         try read("reading the history of \(userID)") { db in
             var result: [HistoryEntry] = []
             try db.prepare(
@@ -159,25 +164,29 @@ public final class HistoryDatabase {
         guard let current = try current(userID: userID).first else { return nil }
         if current.state.availability == "Available" { return SinceAnswer(current: current, lastAvailable: .now) }
         return try read("reading when \(userID) was last Available") { db in
-            let last = try db.prepare(
-                """
-                SELECT max(valid_to) FROM presence_history
-                WHERE user_id = ?1 AND availability = 'Available' AND valid_to IS NOT NULL
-                """
-            ).queryOne([.text(userID)]) { $0.text(0) } ?? nil
+            let last =
+                try db.prepare(
+                    """
+                    SELECT max(valid_to) FROM presence_history
+                    WHERE user_id = ?1 AND availability = 'Available' AND valid_to IS NOT NULL
+                    """
+                ).queryOne([.text(userID)]) { $0.text(0) } ?? nil
             if let last, let timestamp = Timestamp(iso8601: last) {
                 return SinceAnswer(current: current, lastAvailable: .at(timestamp))
             }
-            let start = try db.prepare("SELECT min(valid_from) FROM presence_history WHERE user_id = ?1")
+            let start =
+                try db.prepare("SELECT min(valid_from) FROM presence_history WHERE user_id = ?1")
                 .queryOne([.text(userID)]) { $0.text(0) } ?? nil
-            return SinceAnswer(current: current, lastAvailable: .never(historyStart: start.flatMap(Timestamp.init(iso8601:))))
+            return SinceAnswer(
+                current: current, lastAvailable: .never(historyStart: start.flatMap(Timestamp.init(iso8601:))))
         }
     }
 
     /// The earliest `valid_from` (of one user, or of everyone), nil for an empty history.
     public func historyStart(of userID: String? = nil) throws(StoreError) -> Timestamp? {
         try read("reading the start of the history") { db in
-            let text = try db.prepare("SELECT min(valid_from) FROM presence_history WHERE ?1 IS NULL OR user_id = ?1")
+            let text =
+                try db.prepare("SELECT min(valid_from) FROM presence_history WHERE ?1 IS NULL OR user_id = ?1")
                 .queryOne([userID.map(Value.text) ?? .null]) { $0.text(0) } ?? nil
             return text.flatMap(Timestamp.init(iso8601:))
         }

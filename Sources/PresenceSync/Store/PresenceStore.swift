@@ -236,10 +236,13 @@ public final class PresenceStore: @unchecked Sendable {
         try upsert.bind(sinceText, at: 10)
         _ = try upsert.step()
         upsert.reset()
-        return ChangeRecord(
+        let change = ChangeRecord(
             historyID: historyID, userID: observation.userID, previous: previous?.state,
             previousSince: previous?.since, current: state, sequenceNumber: observation.sequenceNumber,
             changedFields: fields, since: since)
+        // Same transaction as the history row: the event is stored exactly when the change is.
+        try Outbox.insert(change, db)
+        return change
     }
 
     /// Stores a finished cycle's counts in `poll_cycles`.

@@ -64,6 +64,65 @@ enum Schema {
                     unexpected_ids INTEGER NOT NULL
                 );
                 """)
-        }
+        },
+        Migration(version: 2, name: "event outbox and per-sink cursors") { db in
+            try db.execute(
+                """
+                -- One row per change event, inserted in the transaction that appends its history row, so an event
+                -- is never lost between commit and delivery. Self-contained (previous and current state) so that
+                -- history retention never breaks a pending event. Sinks read it in history_id order.
+                CREATE TABLE outbox (
+                    history_id                     INTEGER PRIMARY KEY,
+                    user_id                        TEXT    NOT NULL,
+                    previous_availability          TEXT,
+                    previous_activity              TEXT,
+                    previous_status_message        TEXT,
+                    previous_out_of_office         INTEGER,
+                    previous_out_of_office_message TEXT,
+                    previous_work_location         TEXT,
+                    previous_since                 TEXT,
+                    availability                   TEXT    NOT NULL,
+                    activity                       TEXT    NOT NULL,
+                    status_message                 TEXT,
+                    out_of_office                  INTEGER NOT NULL,
+                    out_of_office_message          TEXT,
+                    work_location                  TEXT,
+                    sequence_number                TEXT,
+                    changed_fields                 TEXT    NOT NULL,
+                    since                          TEXT    NOT NULL
+                );
+
+                -- How far each sink (stdout, each webhook endpoint) has delivered: every outbox row with
+                -- history_id <= delivered_through has left through that sink.
+                CREATE TABLE outbox_cursors (
+                    sink              TEXT    PRIMARY KEY,
+                    delivered_through INTEGER NOT NULL,
+                    updated_at        TEXT    NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        },
+        Migration(version: 3, name: "webhook dead letters and endpoint state") { db in
+            try db.execute(
+                """
+                -- Events a webhook endpoint gave up on (retry window over, or a permanent 4xx), with the last error.
+                -- Their outbox rows are kept while they are listed here.
+                CREATE TABLE webhook_dead_letters (
+                    endpoint   TEXT    NOT NULL,
+                    history_id INTEGER NOT NULL,
+                    user_id    TEXT    NOT NULL,
+                    attempts   INTEGER NOT NULL,
+                    last_error TEXT    NOT NULL,
+                    failed_at  TEXT    NOT NULL,
+                    PRIMARY KEY (endpoint, history_id)
+                ) WITHOUT ROWID;
+
+                -- Endpoints the receiver disabled with 410 Gone; nothing is sent to them until the row is removed.
+                CREATE TABLE webhook_endpoints_disabled (
+                    endpoint    TEXT PRIMARY KEY,
+                    reason      TEXT NOT NULL,
+                    disabled_at TEXT NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        },
     ]
 }

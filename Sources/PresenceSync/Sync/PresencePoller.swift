@@ -18,11 +18,15 @@ public final class PresencePoller: Sendable {
     private let logger: Logger
     /// Users already reported missing, so each is logged once until it reappears.
     private let reportedMissing = Mutex<Set<String>>([])
+    /// Called each time a batch finishes (stored, skipped or failed): the watchdog's sign of progress.
+    private let batchFinished: @Sendable () -> Void
 
     public init(
         users: [String], client: PresenceClient, store: PresenceStore, sink: any EventSink, pacer: RequestPacer,
-        settings: PollingSettings, eventSource: String, logger: Logger
+        settings: PollingSettings, eventSource: String, logger: Logger,
+        batchFinished: @escaping @Sendable () -> Void = {}
     ) {
+        self.batchFinished = batchFinished
         self.users = users
         self.client = client
         self.store = store
@@ -50,6 +54,7 @@ public final class PresencePoller: Sendable {
             while next < min(settings.maxConcurrentRequests, batches.count) { startNext() }
             for await outcome in group {
                 summary.add(outcome)
+                batchFinished()
                 if next < batches.count && !Task.isCancelled { startNext() }
             }
         }

@@ -1,0 +1,110 @@
+import Logging
+
+/// Feeds one sink (standard output, a test sink) from the outbox, with its own cursor.
+///
+/// It reads the events after the sink's cursor in pages (never the whole backlog), hands them to the sink, and
+/// only then advances the cursor in the database. A crash between the two re-emits the page on the next start,
+/// with the same event ids, instead of losing it: delivery is at least once. Sinks fed this way must write before
+/// `emit` returns (`StdoutSink` does).
+public final class OutboxRelay: Sendable {
+    /// The cursor name in `outbox_cursors` (e.g. `stdout`).
+    public let name: String
+    private let store: PresenceStore
+    private let sink: any EventSink
+    private let source: String
+    private let pageSize: Int
+    private let idleRecheck: Duration
+    private let logger: Logger
+    private let wake = WakeSignal()
+
+    /// - Parameters:
+    ///   - source: the CloudEvents `source` attribute put on every event.
+    ///   - idleRecheck: how often the outbox is looked at when nobody signals.
+    public init(
+        name: String, store: PresenceStore, sink: any EventSink, source: String, pageSize: Int = 1000,
+        idleRecheck: Duration = .seconds(1), logger: Logger
+    ) {
+        self.name = name
+        self.store = store
+        self.sink = sink
+        self.source = source
+        self.pageSize = pageSize
+        self.idleRecheck = idleRecheck
+        self.logger = logger
+    }
+
+    /// Tells the relay that new events were committed (called after each stored batch).
+    public func notify() { wake.signal() }
+
+    /// Delivers until cancelled. Store errors are logged and retried after `idleRecheck`; nothing is skipped.
+    public func run() async {
+        while !Task.isCancelled {
+            do {
+                let delivered = try await deliverPage()
+                if delivered == pageSize { continue }
+            } catch {
+                logger.error("reading the outbox failed", metadata: ["sink": "\(name)", "error": "\(error)"])
+            }
+            await wake.wait(timeout: idleRecheck)
+        }
+    }
+
+    /// Delivers everything committed so far, within `limit` (at shutdown, after the last batch was stored).
+    /// Returns the number of events delivered.
+    @discardableResult
+    public func drain(limit: Duration = .seconds(5)) async -> Int {
+        let deadline = ContinuousClock.now + limit
+        var total = 0
+        while ContinuousClock.now < deadline {
+            do {
+                let delivered = try await deliverPage()
+                total += delivered
+                if delivered < pageSize { break }
+            } catch {
+                logger.error("draining the outbox failed", metadata: ["sink": "\(name)", "error": "\(error)"])
+                break
+            }
+        }
+        await sink.flush()
+        return total
+    }
+
+    /// Emits one page after the cursor and advances the cursor past it; returns the page size delivered.
+    private func deliverPage() async throws(StoreError) -> Int {
+        let cursor = try await store.outboxCursor(sink: name)
+        let records = try await store.outboxEvents(after: cursor, limit: pageSize)
+        guard let last = records.last else { return 0 }
+        let instanceID = store.instanceID
+        let source = self.source
+        await sink.emit(records.map { ChangeEvent(change: $0, source: source, storeInstanceID: instanceID) })
+        try await store.advanceOutboxCursor(sink: name, through: last.historyID)
+        return records.count
+    }
+}
+
+/// Something that delivers from the outbox with its own cursor (standard output, a webhook endpoint).
+public protocol OutboxReader: Sendable {
+    /// The cursor name in `outbox_cursors`.
+    var name: String { get }
+    /// New events were committed: look now rather than at the next idle recheck.
+    func notify()
+    /// Delivers until cancelled.
+    func run() async
+}
+
+extension OutboxRelay: OutboxReader {}
+extension WebhookDispatcher: OutboxReader {}
+
+/// The sink the poll cycle talks to when delivery runs from the outbox: it carries no events, it only wakes the
+/// outbox readers, because the events are already in the outbox (committed with their history rows).
+public struct OutboxWakeSink: EventSink {
+    private let readers: [any OutboxReader]
+
+    public init(_ readers: [any OutboxReader]) { self.readers = readers }
+
+    public func emit(_ events: [ChangeEvent]) async {
+        for reader in readers { reader.notify() }
+    }
+
+    public func flush() async {}
+}

@@ -1,0 +1,268 @@
+import Foundation
+import Logging
+import NIOHTTP1
+import Synchronization
+
+/// Delivers the outbox to one webhook endpoint, with its own cursor, backlog and state.
+///
+/// A reader streams events after the endpoint's cursor (a bounded window, never the whole backlog) into
+/// `maxConcurrentUsers` lanes by user; each lane sends its events one request at a time, so a user's event is
+/// never sent before the earlier ones were acknowledged, while users in different lanes go in parallel. A failed
+/// request is retried (same webhook-id) as `RetryPolicy` decides; events it gives up on become dead letters. A
+/// 410 disables the endpoint, persistently and loudly. The cursor follows the `DeliveryWatermark` and is written
+/// every `cursorWriteInterval` and at shutdown; after a crash, events past it are sent again with their ids.
+public final class WebhookDispatcher: Sendable {
+    /// Events held in memory per endpoint at most (read but not yet completed).
+    static let window = 10_000
+    static let cursorWriteInterval = Duration.milliseconds(200)
+
+    public let endpoint: WebhookEndpoint
+    private let store: PresenceStore
+    private let secrets: [WebhookSecret]
+    private let transport: WebhookTransport
+    private let source: String
+    private let policy: RetryPolicy
+    private let logger: Logger
+    private let wake = WakeSignal()
+    private let disabled = Mutex(false)
+
+    public init(
+        endpoint: WebhookEndpoint, secrets: [WebhookSecret], store: PresenceStore, transport: WebhookTransport,
+        source: String, logger: Logger
+    ) {
+        self.endpoint = endpoint
+        self.secrets = secrets
+        self.store = store
+        self.transport = transport
+        self.source = source
+        self.policy = RetryPolicy(
+            initial: .milliseconds(Int64(endpoint.retryInitialSeconds * 1000)),
+            maximum: .milliseconds(Int64(endpoint.retryMaxSeconds * 1000)),
+            window: .milliseconds(Int64(endpoint.retryWindowHours * 3_600_000)))
+        var logger = logger
+        logger[metadataKey: "endpoint"] = "\(endpoint.name)"
+        self.logger = logger
+    }
+
+    /// The cursor name in `outbox_cursors`.
+    public var name: String { endpoint.cursorName }
+
+    /// New events were committed.
+    public func notify() { wake.signal() }
+
+    /// Delivers until cancelled (a disabled endpoint idles until then).
+    public func run() async {
+        do {
+            if let reason = try await store.disabledReason(endpoint: endpoint.name) {
+                logger.error(
+                    "webhook endpoint is disabled; nothing is sent to it",
+                    metadata: ["reason": "\(reason)", "url": "\(endpoint.url)"])
+                await idleUntilCancelled()
+                return
+            }
+        } catch {
+            logger.error("cannot read the endpoint state", metadata: ["error": "\(error)"])
+        }
+        var start: Int64?
+        while start == nil && !Task.isCancelled {
+            do {
+                start = try await store.outboxCursor(sink: name)
+            } catch {
+                logger.error("cannot read the endpoint cursor", metadata: ["error": "\(error)"])
+                await wake.wait(timeout: .seconds(1))
+            }
+        }
+        guard let start else { return }
+        let watermark = DeliveryWatermark(start: start)
+        let lanes = (0..<endpoint.maxConcurrentUsers).map { _ in DeliveryLane() }
+        await withTaskGroup(of: Void.self) { group in
+            for lane in lanes { group.addTask { await self.runLane(lane, watermark) } }
+            group.addTask { await self.writeCursor(watermark) }
+            await readOutbox(after: start, into: lanes, watermark)
+            group.cancelAll()
+        }
+        await saveCursor(watermark.watermark, previous: nil)
+        if disabled.withLock({ $0 }) { await idleUntilCancelled() }
+    }
+
+    private func idleUntilCancelled() async {
+        while !Task.isCancelled { await wake.wait(timeout: .seconds(3600)) }
+    }
+
+    /// Streams events after `start` into the lanes, keeping at most `window` in memory.
+    private func readOutbox(after start: Int64, into lanes: [DeliveryLane], _ watermark: DeliveryWatermark) async {
+        var readThrough = start
+        while !Task.isCancelled && !disabled.withLock({ $0 }) {
+            let room = Self.window - watermark.inFlight
+            if room < 100 {
+                await wake.wait(timeout: .milliseconds(50))
+                continue
+            }
+            let page: [ChangeRecord]
+            do {
+                page = try await store.outboxEvents(after: readThrough, limit: min(room, 2000))
+            } catch {
+                logger.error("reading the outbox failed", metadata: ["error": "\(error)"])
+                await wake.wait(timeout: .seconds(1))
+                continue
+            }
+            guard let last = page.last else {
+                await wake.wait(timeout: .seconds(1))
+                continue
+            }
+            watermark.add(page.map(\.historyID))
+            var split = Array(repeating: [ChangeRecord](), count: lanes.count)
+            for record in page { split[DeliveryLane.index(of: record.userID, lanes: lanes.count)].append(record) }
+            for (lane, records) in zip(lanes, split) where !records.isEmpty { lane.append(records) }
+            readThrough = last.historyID
+        }
+    }
+
+    /// Sends a lane's events in order, one request at a time, until cancelled or disabled.
+    private func runLane(_ lane: DeliveryLane, _ watermark: DeliveryWatermark) async {
+        let perRequest = endpoint.mode == .batch ? endpoint.maxBatchEvents : 1
+        while !Task.isCancelled && !disabled.withLock({ $0 }) {
+            let candidates = lane.peek(perRequest)
+            if candidates.isEmpty {
+                await lane.wake.wait(timeout: .seconds(1))
+                continue
+            }
+            let (records, body) = makeBody(candidates)
+            guard await deliver(records, body: body) else { return }
+            lane.removeFirst(records.count)
+            watermark.complete(records.map(\.historyID))
+        }
+    }
+
+    /// The request body for as many of `records` as fit the batch limits (always at least one).
+    private func makeBody(_ records: [ChangeRecord]) -> ([ChangeRecord], [UInt8]) {
+        let instanceID = store.instanceID
+        guard endpoint.mode == .batch else {
+            return ([records[0]], ChangeEvent(change: records[0], source: source, storeInstanceID: instanceID).json())
+        }
+        var body: [UInt8] = [UInt8(ascii: "[")]
+        var taken = 0
+        for record in records {
+            let json = ChangeEvent(change: record, source: source, storeInstanceID: instanceID).json()
+            if taken > 0 && body.count + json.count + 2 > endpoint.maxBatchBytes { break }
+            if taken > 0 { body.append(UInt8(ascii: ",")) }
+            body.append(contentsOf: json)
+            taken += 1
+        }
+        body.append(UInt8(ascii: "]"))
+        return (Array(records.prefix(taken)), body)
+    }
+
+    /// Sends one request until it is done (delivered or dead-lettered): true; cancelled or disabled: false.
+    private func deliver(_ records: [ChangeRecord], body: [UInt8]) async -> Bool {
+        let instanceID = store.instanceID
+        let first = records[0].historyID
+        // Stable across retries and restarts: the event id, or the id range of a batch.
+        let webhookID = records.count == 1 && endpoint.mode == .structured
+            ? "\(instanceID):\(first)" : "\(instanceID):\(first)-\(records[records.count - 1].historyID)"
+        let contentType = endpoint.mode == .batch
+            ? "application/cloudevents-batch+json; charset=utf-8" : "application/cloudevents+json; charset=utf-8"
+        let started = ContinuousClock.now
+        var attempt = 0
+        while !Task.isCancelled {
+            attempt += 1
+            let timestamp = Int64(Date().timeIntervalSince1970)
+            var headers = HTTPHeaders()
+            headers.add(name: "content-type", value: contentType)
+            headers.add(name: "user-agent", value: "presence-sync")
+            headers.add(name: "webhook-id", value: webhookID)
+            headers.add(name: "webhook-timestamp", value: String(timestamp))
+            headers.add(
+                name: "webhook-signature",
+                value: WebhookSigner.signature(id: webhookID, timestamp: timestamp, body: body, secrets: secrets))
+            for header in endpoint.headers { headers.add(name: header.name, value: header.value) }
+            let answer: WebhookTransport.Answer
+            do {
+                answer = try await transport.post(
+                    url: endpoint.url, headers: headers, body: body,
+                    timeout: .milliseconds(Int64(endpoint.timeoutSeconds * 1000)))
+            } catch {
+                return false
+            }
+            let outcome = RetryPolicy.outcome(
+                status: answer.status, retryAfterSeconds: answer.retryAfterSeconds, transportError: answer.error)
+            let decision = policy.decide(
+                outcome, attempt: attempt, elapsed: ContinuousClock.now - started, jitter: Double.random(in: 0...1))
+            switch decision {
+            case .done:
+                if attempt > 1 { logger.info("webhook delivered after retries", metadata: ["attempts": "\(attempt)"]) }
+                return true
+            case .retry(let delay):
+                if attempt.nonzeroBitCount == 1 {
+                    logger.warning(
+                        "webhook request failed; will retry",
+                        metadata: [
+                            "webhook-id": "\(webhookID)", "attempt": "\(attempt)", "retry_in": "\(delay)",
+                            "error": "\(Self.reason(outcome))",
+                        ])
+                }
+                do {
+                    try await Task.sleep(for: delay)
+                } catch {
+                    return false
+                }
+            case .deadLetter(let reason):
+                logger.error(
+                    "webhook events moved to dead letters",
+                    metadata: ["webhook-id": "\(webhookID)", "events": "\(records.count)", "error": "\(reason)"])
+                do {
+                    try await store.recordDeadLetters(
+                        endpoint: endpoint.name, events: records.map { ($0.historyID, $0.userID) }, attempts: attempt,
+                        error: reason)
+                } catch {
+                    logger.error("cannot record dead letters; will retry", metadata: ["error": "\(error)"])
+                    return false
+                }
+                return true
+            case .disableEndpoint:
+                disabled.withLock { $0 = true }
+                let reason = "the receiver answered 410 Gone"
+                logger.critical(
+                    "WEBHOOK ENDPOINT DISABLED: \(reason); nothing more is sent to it until it is re-enabled",
+                    metadata: ["url": "\(endpoint.url)", "webhook-id": "\(webhookID)"])
+                try? await store.disableEndpoint(endpoint.name, reason: reason)
+                wake.signal()
+                return false
+            }
+        }
+        return false
+    }
+
+    private static func reason(_ outcome: RetryPolicy.Outcome) -> String {
+        switch outcome {
+        case .transient(let reason, _), .permanent(let reason): reason
+        case .delivered: "delivered"
+        case .gone: "gone"
+        }
+    }
+
+    /// Writes the watermark as the cursor whenever it moved, until cancelled.
+    private func writeCursor(_ watermark: DeliveryWatermark) async {
+        var written: Int64?
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: Self.cursorWriteInterval)
+            } catch {
+                return
+            }
+            written = await saveCursor(watermark.watermark, previous: written)
+        }
+    }
+
+    @discardableResult
+    private func saveCursor(_ value: Int64, previous: Int64?) async -> Int64? {
+        guard value != previous else { return previous }
+        do {
+            try await store.advanceOutboxCursor(sink: name, through: value)
+            return value
+        } catch {
+            logger.error("cannot write the endpoint cursor", metadata: ["error": "\(error)"])
+            return previous
+        }
+    }
+}

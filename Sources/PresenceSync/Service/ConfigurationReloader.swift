@@ -1,0 +1,62 @@
+import Logging
+
+/// Re-reads the configuration file on SIGHUP (`systemctl reload`) and hands the result to the poll schedule.
+///
+/// A new file is validated exactly as at start, and its secret must be readable; if anything is wrong the
+/// reload is rejected with one error line naming the key, and the running configuration stays in force. A
+/// valid file's live settings (`Configuration.reloaded(with:)`) apply from the next cycle; settings that need
+/// a restart are named in a warning. systemd hears `RELOADING=1` first and `READY=1` when the reload is done,
+/// whether it was applied or rejected.
+struct ConfigurationReloader: Sendable {
+    let file: String?
+    let environment: [String: String]
+    let logLevelControl: LogLevelControl?
+    let schedule: PollSchedule
+    let makePlan: @Sendable (Configuration) -> PollSchedule.Plan
+    let notifier: SystemdNotifier
+    let watchdog: ProgressWatchdog
+    let logger: Logger
+
+    func reload() {
+        notifier.reloading()
+        defer { notifier.ready(status: Self.statusLine(schedule.plan.configuration)) }
+        guard let file else {
+            logger.error("configuration reload refused: the daemon was not started from a configuration file")
+            return
+        }
+        logger.info("reloading configuration", metadata: ["file": "\(file)"])
+        let new: Configuration
+        do {
+            new = try Configuration.load(file: file, environment: environment)
+            if case .secret(let source) = new.credential { _ = try source.read(environment: environment) }
+        } catch {
+            logger.error(
+                "configuration reload rejected; the running configuration stays in force",
+                metadata: ["error": "\(error)"])
+            return
+        }
+        let running = schedule.plan.configuration
+        let reload = running.reloaded(with: new)
+        if !reload.needsRestart.isEmpty {
+            logger.warning(
+                "configuration changes that take effect only after a restart were not applied",
+                metadata: ["keys": "\(reload.needsRestart.joined(separator: ", "))"])
+        }
+        let applied = reload.configuration
+        schedule.replace(with: makePlan(applied))
+        let polling = applied.polling
+        watchdog.expectProgress(within: .seconds(polling.intervalSeconds) + ProgressWatchdog.batchAllowance(polling))
+        if let logLevelControl { logLevelControl.level = applied.logLevel }
+        logger.info(
+            "configuration reloaded",
+            metadata: [
+                "users": "\(applied.users.count)", "interval": "\(polling.intervalSeconds)s",
+                "batch_size": "\(polling.batchSize)", "log_level": "\(applied.logLevel)",
+            ])
+    }
+
+    static func statusLine(_ configuration: Configuration) -> String {
+        "configuration loaded; tracking \(configuration.users.count) users every "
+            + "\(configuration.polling.intervalSeconds) s"
+    }
+}

@@ -1,0 +1,48 @@
+import Logging
+
+/// Prunes delivered events from the outbox (`events.outboxRetentionHours`): at start and then every
+/// `interval`, rows that every active sink has delivered and that are older than the retention are deleted.
+/// Undelivered rows are never pruned, however old.
+public struct OutboxRetention: Sendable {
+    /// How often the daemon prunes.
+    public static let interval = Duration.seconds(600)
+
+    private let store: PresenceStore
+    private let hours: Double
+    private let sinks: [String]
+    private let logger: Logger
+
+    /// - Parameter sinks: the cursor names of the sinks that read the outbox (stdout, webhook endpoints).
+    public init(store: PresenceStore, hours: Double, sinks: [String], logger: Logger) {
+        self.store = store
+        self.hours = hours
+        self.sinks = sinks
+        self.logger = logger
+    }
+
+    /// Prunes now and then every `interval` until cancelled; failures are logged and retried next time.
+    public func run() async {
+        while !Task.isCancelled {
+            await pruneOnce()
+            do {
+                try await Task.sleep(for: Self.interval)
+            } catch {
+                return
+            }
+        }
+    }
+
+    /// One prune; returns the number of rows deleted (nil when it failed).
+    @discardableResult
+    public func pruneOnce(now: Timestamp = .now()) async -> Int? {
+        let cutoff = Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch - Int64(hours * 3_600_000))
+        do {
+            let rows = try await store.pruneOutbox(olderThan: cutoff, deliveredBy: sinks)
+            if rows > 0 { logger.info("outbox pruned", metadata: ["rows": "\(rows)", "cutoff": "\(cutoff)"]) }
+            return rows
+        } catch {
+            logger.error("pruning the outbox failed", metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+}

@@ -1,0 +1,50 @@
+import SQLite
+
+/// The webhook endpoints' durable state: dead letters and endpoints disabled by 410 Gone.
+extension PresenceStore {
+    /// Lists events an endpoint gave up on, with the last error; they count as done for its cursor.
+    public func recordDeadLetters(
+        endpoint: String, events: [(historyID: Int64, userID: String)], attempts: Int, error: String
+    ) async throws(StoreError) {
+        let rows = events.map { [Value.integer($0.historyID), .text($0.userID)] }
+        try await withConnection("recording dead letters of \(endpoint)") { db in
+            try db.inTransaction(.immediate) {
+                let insert = try db.cachedStatement(
+                    """
+                    INSERT OR REPLACE INTO webhook_dead_letters (endpoint, history_id, user_id, attempts, last_error,
+                        failed_at)
+                    VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                    """)
+                let now = Timestamp.now().iso8601
+                for row in rows {
+                    try insert.execute([.text(endpoint), row[0], row[1], .integer(Int64(attempts)), .text(error), .text(now)])
+                }
+            }
+        }
+    }
+
+    /// Number of dead letters of `endpoint`.
+    public func deadLetterCount(endpoint: String) async throws(StoreError) -> Int {
+        try await withConnection("counting dead letters of \(endpoint)") { db in
+            try db.cachedStatement("SELECT count(*) FROM webhook_dead_letters WHERE endpoint = ?1")
+                .queryOne([.text(endpoint)]) { $0.int(0) } ?? 0
+        }
+    }
+
+    /// Marks an endpoint disabled (the receiver answered 410 Gone); it stays so across restarts.
+    public func disableEndpoint(_ endpoint: String, reason: String) async throws(StoreError) {
+        try await withConnection("disabling \(endpoint)") { db in
+            try db.cachedStatement(
+                "INSERT OR REPLACE INTO webhook_endpoints_disabled (endpoint, reason, disabled_at) VALUES (?1, ?2, ?3)"
+            ).execute([.text(endpoint), .text(reason), .text(Timestamp.now().iso8601)])
+        }
+    }
+
+    /// Why `endpoint` is disabled, or nil when it is active.
+    public func disabledReason(endpoint: String) async throws(StoreError) -> String? {
+        try await withConnection("reading the state of \(endpoint)") { db in
+            try db.cachedStatement("SELECT reason FROM webhook_endpoints_disabled WHERE endpoint = ?1")
+                .queryOne([.text(endpoint)]) { $0.text(0) } ?? nil
+        }
+    }
+}
