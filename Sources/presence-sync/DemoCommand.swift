@@ -25,6 +25,7 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        MemoryTuning.limitMallocArenas()
         let signals = ShutdownSignals()
         let logger = bootstrapLogging(level: .info)
         var simulatorConfiguration = SimulatorConfiguration()

@@ -13,7 +13,7 @@ struct PresenceSyncCommand: AsyncParsableCommand {
         subcommands: [
             RunCommand.self, DemoCommand.self, SimulateCommand.self, CheckConfigCommand.self, BenchmarkCommand.self,
             PresenceCommand.self, CurrentCommand.self, HistoryCommand.self, SinceCommand.self, ReportCommand.self,
-            PruneCommand.self, BackupCommand.self,
+            PruneCommand.self, BackupCommand.self, StatusCommand.self, OutboxCommand.self,
         ]
     )
 }

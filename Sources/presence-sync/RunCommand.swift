@@ -28,6 +28,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        MemoryTuning.limitMallocArenas()
         let signals = ShutdownSignals()
         let configuration = loadConfigurationOrExit(config)
         let override = try? Configuration.parseLogLevel(logLevel, key: "--log-level")

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
-import Testing
 import TestSupport
+import Testing
 
 @testable import PresenceSync
 
@@ -33,7 +33,8 @@ struct SystemdNotifierTests {
 
     @Test("an abstract socket name ('@...') works too")
     func abstractSocket() async throws {
-        let receiver = try NotifySocketReceiver(path: "@presence-sync-test-\(getpid())-\(UUID().uuidString.prefix(8))")
+        let receiver = try NotifySocketReceiver(
+            path: "@presence-sync-test-\(getpid())-\(UUID().uuidString.prefix(8))")
         let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": receiver.address])
         notifier.ready()
         #expect(await receiver.waitFor("READY=1"))
@@ -43,7 +44,9 @@ struct SystemdNotifierTests {
     func disabled() {
         #expect(!SystemdNotifier(environment: [:]).isEnabled)
         #expect(!SystemdNotifier(environment: ["NOTIFY_SOCKET": "relative/path"]).isEnabled)
-        #expect(!SystemdNotifier(environment: ["NOTIFY_SOCKET": "/" + String(repeating: "x", count: 200)]).isEnabled)
+        #expect(
+            !SystemdNotifier(environment: ["NOTIFY_SOCKET": "/" + String(repeating: "x", count: 200)])
+                .isEnabled)
         SystemdNotifier(environment: [:]).ready(status: "nobody listens")
     }
 
@@ -67,7 +70,10 @@ struct SystemdNotifierTests {
         let receiver = try NotifySocketReceiver(path: directory.file("notify"))
         let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": receiver.address])
         let watchdog = ProgressWatchdog(initialAllowance: .milliseconds(400))
-        let pinger = Task { await watchdog.run(notifier: notifier, interval: .milliseconds(60), logger: Logger(label: "t")) }
+        let pinger = Task {
+            await watchdog.run(
+                notifier: notifier, interval: .milliseconds(60), logger: Logger(label: "t"))
+        }
         defer { pinger.cancel() }
         #expect(await receiver.waitFor("WATCHDOG=1", count: 3))
         // No more progress: the deadline passes and the pings stop.

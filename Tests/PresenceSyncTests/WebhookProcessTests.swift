@@ -30,6 +30,7 @@ struct WebhookProcessTests {
         let database = directory.file("p.db")
         var document = SimulatorSetup.document(
             for: simulator, settings: settings, database: database, interval: 0.1, batchSize: 100)
+        document["logLevel"] = "info"
         document["events"] = [
             "stdout": false,
             "webhooks": [["name": "main", "url": receiver.url, "secret": ["environment": "HOOK_SECRET"]]],

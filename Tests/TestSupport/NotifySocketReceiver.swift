@@ -42,7 +42,9 @@ public final class NotifySocketReceiver: Sendable {
     }
 
     /// Waits until a received datagram contains `field` (e.g. `READY=1`) at least `count` times in all.
-    public func waitFor(_ field: String, count: Int = 1, timeout: Duration = .seconds(30)) async -> Bool {
+    public func waitFor(_ field: String, count: Int = 1, timeout: Duration = .seconds(30)) async
+        -> Bool
+    {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if occurrences(of: field) >= count { return true }
@@ -53,13 +55,16 @@ public final class NotifySocketReceiver: Sendable {
 
     /// How many received datagrams hold `field` as one of their lines.
     public func occurrences(of field: String) -> Int {
-        messages.filter { $0.split(separator: "\n").contains { $0 == field || $0.hasPrefix(field) } }.count
+        messages.filter { $0.split(separator: "\n").contains { $0 == field || $0.hasPrefix(field) } }
+            .count
     }
 
     private func drain() {
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
-            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            let count = buffer.withUnsafeMutableBytes {
+                recv(descriptor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT))
+            }
             guard count > 0 else { return }
             let text = String(decoding: buffer[0..<count], as: UTF8.self)
             received.withLock { $0.append(text) }

@@ -44,6 +44,10 @@ extension Configuration {
         let endpoints = try parseEndpoints(&root)
         let users = try parseUsers(&root, baseDirectory: baseDirectory)
         let databasePath = try parseDatabasePath(&root, environment: environment, baseDirectory: baseDirectory)
+        let synchronousName = try root.string("databaseSynchronous") ?? PresenceStore.SynchronousMode.full.rawValue
+        guard let databaseSynchronous = PresenceStore.SynchronousMode(rawValue: synchronousName.lowercased()) else {
+            throw ConfigError(key: "databaseSynchronous", "'\(synchronousName)' is not one of: full, normal")
+        }
         let polling = try parsePolling(&root)
         let events = try parseEvents(&root, tenantID: tenantID, environment: environment, baseDirectory: baseDirectory)
         let logLevel = try parseLogLevel(root.string("logLevel"), key: "logLevel") ?? .info
@@ -51,7 +55,8 @@ extension Configuration {
         try root.finish()
         return Configuration(
             tenantID: tenantID, clientID: clientID, credential: credential, endpoints: endpoints, users: users,
-            databasePath: databasePath, polling: polling, events: events, logLevel: logLevel, history: history)
+            databasePath: databasePath, databaseSynchronous: databaseSynchronous, polling: polling, events: events,
+            logLevel: logLevel, history: history)
     }
 
     private static func parseHistory(_ root: inout ConfigReader) throws(ConfigError) -> HistorySettings {

@@ -17,6 +17,9 @@ public struct Configuration: Sendable, Equatable {
     public var users: [String]
     /// The SQLite file holding current state and history.
     public var databasePath: String
+    /// FULL (default): every commit is on disk before its events leave; NORMAL: faster, but the last commits
+    /// may be lost on power loss.
+    public var databaseSynchronous: PresenceStore.SynchronousMode = .full
     public var polling: PollingSettings
     public var events: EventSettings
     public var logLevel: Logger.Level

@@ -52,3 +52,8 @@ public struct WebhookEndpoint: Sendable, Equatable {
             && lhs.retryMaxSeconds == rhs.retryMaxSeconds
     }
 }
+
+extension EventSettings {
+    /// The cursor names of the configured sinks that read the outbox (`stdout`, `webhook:<name>`).
+    public var outboxSinks: [String] { (stdout ? ["stdout"] : []) + webhooks.map(\.cursorName) }
+}

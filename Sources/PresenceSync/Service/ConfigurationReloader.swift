@@ -45,7 +45,7 @@ struct ConfigurationReloader: Sendable {
         let applied = reload.configuration
         schedule.replace(with: makePlan(applied))
         let polling = applied.polling
-        watchdog.expectProgress(within: .seconds(polling.intervalSeconds) + ProgressWatchdog.batchAllowance(polling))
+        watchdog.expectProgress(within: ProgressWatchdog.idleAllowance(polling))
         if let logLevelControl { logLevelControl.level = applied.logLevel }
         logger.info(
             "configuration reloaded",

@@ -55,7 +55,7 @@ public final class Daemon: Sendable {
         let configuration = self.configuration
         let store = try PresenceStore(
             path: configuration.databasePath, lastSeenWriteSeconds: configuration.polling.lastSeenWriteSeconds,
-            logger: logger)
+            synchronous: configuration.databaseSynchronous, logger: logger)
         if case .secret(let source) = configuration.credential, let warning = source.permissionWarning() {
             logger.warning("\(warning)")
         }
@@ -173,7 +173,9 @@ public final class Daemon: Sendable {
     ///
     /// Each step promises the watchdog its next one: the next tick within the interval (plus the same slack a
     /// batch gets), the first batch of a cycle within one batch allowance.
-    private func pollLoop(_ schedule: PollSchedule, notifier: SystemdNotifier, watchdog: ProgressWatchdog) async -> String {
+    private func pollLoop(
+        _ schedule: PollSchedule, notifier: SystemdNotifier, watchdog: ProgressWatchdog
+    ) async -> String {
         defer { schedule.timer.cancel() }
         var number = 0
         schedule.start()
@@ -190,7 +192,7 @@ public final class Daemon: Sendable {
             notifier.status(Self.statusLine(summary))
             if let maxCycles = options.maxCycles, number >= maxCycles { return "completed \(number) cycles" }
             let delay = schedule.endCycle()
-            watchdog.expectProgress(within: .seconds(polling.intervalSeconds) + ProgressWatchdog.batchAllowance(polling))
+            watchdog.expectProgress(within: ProgressWatchdog.idleAllowance(polling))
             if delay == .zero {
                 let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
                 logger.warning(
@@ -204,7 +206,8 @@ public final class Daemon: Sendable {
     /// `systemctl status`'s one-line view of the last cycle.
     static func statusLine(_ summary: CycleSummary) -> String {
         "cycle \(summary.number) at \(summary.finishedAt): \(summary.users) users, \(summary.changes) changes, "
-            + "\(summary.missing) missing, \(summary.failedBatches) failed batches, \(summary.budgetWaits) throttle waits"
+            + "\(summary.missing) missing, \(summary.failedBatches) failed batches, "
+            + "\(summary.budgetWaits) throttle waits"
     }
 
     private func logCycle(_ summary: CycleSummary, elapsed: Duration) {

@@ -63,4 +63,9 @@ public final class ProgressWatchdog: Sendable {
     public static func batchAllowance(_ polling: PollingSettings) -> Duration {
         .seconds(polling.budgetWindowSeconds + 4 * polling.requestTimeoutSeconds + 30)
     }
+
+    /// How long the loop may wait between cycles: the interval, plus a batch allowance of slack for a late timer.
+    public static func idleAllowance(_ polling: PollingSettings) -> Duration {
+        .seconds(polling.intervalSeconds) + batchAllowance(polling)
+    }
 }

@@ -64,7 +64,8 @@ public struct StandardErrorLogHandler: LogHandler {
         var merged = metadata
         if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
-        output(Self.line(level: event.level, message: "\(event.message)", metadata: merged, label: label, format: format))
+        output(
+            Self.line(level: event.level, message: "\(event.message)", metadata: merged, label: label, format: format))
     }
 
     /// Formats one record; pure, so the format is tested directly.

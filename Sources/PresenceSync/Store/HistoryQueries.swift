@@ -52,6 +52,12 @@ public struct PresenceReport: Sendable, Equatable {
         public var userID: String
         public var state: String
         public var milliseconds: Int64
+
+        public init(userID: String, state: String, milliseconds: Int64) {
+            self.userID = userID
+            self.state = state
+            self.milliseconds = milliseconds
+        }
     }
 
     public var from: Timestamp

@@ -32,8 +32,6 @@ enum Schema {
                     CHECK (valid_to IS NULL OR valid_to >= valid_from)
                 );
                 CREATE INDEX presence_history_by_user ON presence_history (user_id, valid_from);
-                CREATE UNIQUE INDEX presence_history_one_open_row ON presence_history (user_id)
-                    WHERE valid_to IS NULL;
 
                 -- One row per user: the state now, since when, and when it was last confirmed by Graph.
                 CREATE TABLE presence_current (

@@ -1,0 +1,93 @@
+import Foundation
+import SQLite
+
+/// One sink's delivery state, for `presence-sync outbox status`.
+public struct OutboxSinkStatus: Sendable, Equatable {
+    /// The cursor name: `stdout` or `webhook:<name>`.
+    public var sink: String
+    /// Every event with a history id up to this one has left through the sink.
+    public var deliveredThrough: Int64
+    /// Events not yet delivered.
+    public var backlog: Int
+    /// The time of the oldest undelivered event.
+    public var oldestPending: Timestamp?
+    /// Events the endpoint gave up on (webhooks only).
+    public var deadLetters: Int
+    /// Why the endpoint is disabled (410 Gone), nil when active.
+    public var disabledReason: String?
+}
+
+/// One dead letter, for `presence-sync outbox list --dead`.
+public struct DeadLetter: Sendable, Equatable {
+    public var endpoint: String
+    public var historyID: Int64
+    public var userID: String
+    public var attempts: Int
+    public var lastError: String
+    public var failedAt: String
+}
+
+/// The operator's view of the outbox, through its own connection; safe while the daemon runs.
+public enum OutboxMaintenance {
+    /// Delivery state of each sink in `sinks` (cursor names).
+    public static func status(path: String, sinks: [String]) throws(StoreError) -> [OutboxSinkStatus] {
+        try withConnection(path: path, operation: "reading the outbox status", mode: .readOnly) { db in
+            try sinks.map { sink in
+                let endpoint = sink.hasPrefix("webhook:") ? String(sink.dropFirst(8)) : nil
+                let backlog = try Outbox.backlog(sink: sink, db)
+                let dead = try endpoint.map { name in
+                    try db.prepare("SELECT count(*) FROM webhook_dead_letters WHERE endpoint = ?1")
+                        .queryOne([.text(name)]) { $0.int(0) } ?? 0
+                } ?? 0
+                let disabled = try endpoint.flatMap { name in
+                    try db.prepare("SELECT reason FROM webhook_endpoints_disabled WHERE endpoint = ?1")
+                        .queryOne([.text(name)]) { $0.text(0) } ?? nil
+                }
+                return OutboxSinkStatus(
+                    sink: sink, deliveredThrough: try Outbox.cursor(sink: sink, db), backlog: backlog.count,
+                    oldestPending: backlog.oldest, deadLetters: dead, disabledReason: disabled)
+            }
+        }
+    }
+
+    /// Dead letters, oldest first, of one endpoint or of all.
+    public static func deadLetters(path: String, endpoint: String?) throws(StoreError) -> [DeadLetter] {
+        try withConnection(path: path, operation: "listing dead letters", mode: .readOnly) { db in
+            var letters: [DeadLetter] = []
+            try db.prepare(
+                """
+                SELECT endpoint, history_id, user_id, attempts, last_error, failed_at FROM webhook_dead_letters
+                WHERE ?1 IS NULL OR endpoint = ?1 ORDER BY failed_at, history_id
+                """
+            ).query([endpoint.map { .text($0) } ?? .null]) { row in
+                letters.append(
+                    DeadLetter(
+                        endpoint: row.text(0) ?? "", historyID: row.int64(1), userID: row.text(2) ?? "",
+                        attempts: row.int(3), lastError: row.text(4) ?? "", failedAt: row.text(5) ?? ""))
+            }
+            return letters
+        }
+    }
+
+    /// Deletes events older than `cutoff` that every sink in `sinks` has delivered; returns how many.
+    public static func purge(path: String, deliveredBefore cutoff: Timestamp, sinks: [String]) throws(StoreError) -> Int {
+        try withConnection(path: path, operation: "purging the outbox", mode: .readWrite) { db in
+            try db.inTransaction(.immediate) { try Outbox.prune(olderThan: cutoff, deliveredBy: sinks, db) }
+        }
+    }
+
+    private static func withConnection<T>(
+        path: String, operation: String, mode: OpenMode, _ body: (Connection) throws -> T
+    ) throws(StoreError) -> T {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw StoreError(path: path, operation: operation, HistoryQueryProblem("no such file"))
+        }
+        do {
+            let connection = try Connection(path: path, mode: mode, busyTimeoutMilliseconds: 10_000)
+            defer { try? connection.close() }
+            return try body(connection)
+        } catch {
+            throw StoreError(path: path, operation: operation, error)
+        }
+    }
+}

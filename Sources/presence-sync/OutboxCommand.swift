@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import PresenceSync
+
+/// `presence-sync outbox ...`: the operator's view of event delivery.
+struct OutboxCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "outbox",
+        abstract: "Inspect event delivery: backlog per sink, dead letters, purge delivered events.",
+        subcommands: [OutboxStatusCommand.self, OutboxListCommand.self, OutboxPurgeCommand.self]
+    )
+}
+
+/// `presence-sync outbox status`: per sink, how far it delivered, backlog, oldest pending, dead letters.
+struct OutboxStatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Per sink (stdout, each webhook): delivered through, backlog, oldest pending, dead letters.",
+        discussion: "Example: presence-sync outbox status --config /etc/presence-sync/config.json"
+    )
+
+    @Option(name: .long, help: "The daemon's configuration (names the sinks and the database).") var config: String
+
+    func run() async throws {
+        try await reportingFailures {
+            let configuration = loadConfigurationOrExit(config)
+            let now = Timestamp.now().millisecondsSinceEpoch
+            let rows = try OutboxMaintenance.status(
+                path: configuration.databasePath, sinks: configuration.events.outboxSinks)
+            if rows.isEmpty { print("no sink reads the outbox (events.stdout is false and no webhooks are configured)") }
+            for row in rows {
+                let age = row.oldestPending.map { "\((now - $0.millisecondsSinceEpoch) / 1000) s" } ?? "-"
+                var line = "\(row.sink): delivered through \(row.deliveredThrough), backlog \(row.backlog), "
+                    + "oldest pending \(age), dead letters \(row.deadLetters)"
+                if let reason = row.disabledReason { line += ", DISABLED (\(reason))" }
+                print(line)
+            }
+        }
+    }
+}
+
+/// `presence-sync outbox list --dead`: the events webhook endpoints gave up on.
+struct OutboxListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "List dead letters: events a webhook endpoint gave up on, with the last error.",
+        discussion: "Example: presence-sync outbox list --dead --config /etc/presence-sync/config.json"
+    )
+
+    @Option(name: .long, help: "The daemon's configuration (names the database).") var config: String
+    @Flag(name: .long, help: "List dead letters (the only listing so far).") var dead = false
+    @Option(name: .long, help: "Only this endpoint's dead letters.") var endpoint: String?
+
+    func validate() throws {
+        guard dead else { throw ValidationError("give --dead (the only listing so far)") }
+    }
+
+    func run() async throws {
+        try await reportingFailures {
+            let configuration = loadConfigurationOrExit(config)
+            let letters = try OutboxMaintenance.deadLetters(path: configuration.databasePath, endpoint: endpoint)
+            for letter in letters {
+                print(
+                    "\(letter.endpoint)\t\(letter.historyID)\t\(letter.userID)\t\(letter.failedAt)\t"
+                        + "\(letter.attempts) attempts\t\(letter.lastError)")
+            }
+            if letters.isEmpty { print("no dead letters") }
+        }
+    }
+}
+
+/// `presence-sync outbox purge --delivered-before 24h`: deletes events every sink has delivered.
+struct OutboxPurgeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "purge",
+        abstract: "Delete delivered events older than an age; undelivered events and dead letters are kept.",
+        discussion: "Example: presence-sync outbox purge --delivered-before 24h --config /etc/presence-sync/config.json"
+    )
+
+    @Option(name: .long, help: "The daemon's configuration (names the sinks and the database).") var config: String
+    @Option(help: "Age of the events to delete: 7d, 24h, 30m.") var deliveredBefore: String
+
+    func validate() throws {
+        guard let age = TimeText.age(deliveredBefore), age >= 0 else {
+            throw ValidationError("--delivered-before '\(deliveredBefore)' is not an age such as 7d or 24h")
+        }
+    }
+
+    func run() async throws {
+        try await reportingFailures {
+            let configuration = loadConfigurationOrExit(config)
+            let now = Timestamp.now().millisecondsSinceEpoch
+            let cutoff = Timestamp(millisecondsSinceEpoch: now - (TimeText.age(deliveredBefore) ?? 0))
+            let deleted = try OutboxMaintenance.purge(
+                path: configuration.databasePath, deliveredBefore: cutoff, sinks: configuration.events.outboxSinks)
+            print("deleted \(deleted) delivered events older than \(cutoff.iso8601)")
+        }
+    }
+}
