@@ -6,8 +6,8 @@ import PresenceSync
 struct OutboxCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "outbox",
-        abstract: "Inspect event delivery: backlog per sink, dead letters, purge delivered events.",
-        subcommands: [OutboxStatusCommand.self, OutboxListCommand.self, OutboxPurgeCommand.self]
+        abstract: "Inspect event delivery: backlog per sink, dead letters, requeue them, purge delivered events.",
+        subcommands: [OutboxStatusCommand.self, OutboxListCommand.self, OutboxRetryCommand.self, OutboxPurgeCommand.self]
     )
 }
 
@@ -94,6 +94,26 @@ struct OutboxPurgeCommand: AsyncParsableCommand {
             let deleted = try OutboxMaintenance.purge(
                 path: configuration.databasePath, deliveredBefore: cutoff, sinks: configuration.events.outboxSinks)
             print("deleted \(deleted) delivered events older than \(cutoff.iso8601)")
+        }
+    }
+}
+
+/// `presence-sync outbox retry`: requeues dead letters; the running daemon sends them again.
+struct OutboxRetryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "retry",
+        abstract: "Requeue dead letters: the running daemon sends them again (outside per-user order).",
+        discussion: "Example: presence-sync outbox retry --endpoint main --config /etc/presence-sync/config.json"
+    )
+
+    @Option(name: .long, help: "The daemon's configuration (names the database).") var config: String
+    @Option(name: .long, help: "Only this endpoint's dead letters (default: all).") var endpoint: String?
+
+    func run() async throws {
+        try await reportingFailures {
+            let configuration = loadConfigurationOrExit(config)
+            let count = try OutboxMaintenance.requeueDeadLetters(path: configuration.databasePath, endpoint: endpoint)
+            print("requeued \(count) dead letters; the daemon sends them again when the endpoint is idle")
         }
     }
 }

@@ -6,6 +6,9 @@ import TestSupport
 
 @Suite("Signing in: tokens cached, refreshed early, one sign-in at a time, failures explained")
 struct AccessTokenProviderTests {
+    /// One HTTP client for the whole suite: AsyncHTTPClient insists on an explicit shutdown before release.
+    static let http = GraphHTTP(connectTimeoutSeconds: 5, requestTimeoutSeconds: 5)
+
     static func provider(
         _ simulator: GraphSimulator, _ settings: SimulatorConfiguration, tenant: String? = nil, secret: String? = nil
     ) throws -> AccessTokenProvider {
@@ -13,8 +16,7 @@ struct AccessTokenProviderTests {
             SimulatorSetup.document(for: simulator, settings: settings, database: "/unused.db"))
         return AccessTokenProvider(
             tenantID: tenant ?? settings.tenantID, clientID: settings.clientID, credential: configuration.credential,
-            endpoints: configuration.endpoints,
-            http: GraphHTTP(connectTimeoutSeconds: 5, requestTimeoutSeconds: 5), logger: Logger(label: "test"),
+            endpoints: configuration.endpoints, http: http, logger: Logger(label: "test"),
             environment: [SimulatorSetup.secretVariable: secret ?? settings.clientSecret])
     }
 

@@ -25,6 +25,9 @@ public final class WebhookDispatcher: Sendable {
     private let logger: Logger
     private let wake = WakeSignal()
     private let disabled = Mutex(false)
+    /// Requeued dead letters (`outbox retry`) handed to a lane and not finished yet; they sit below the cursor,
+    /// so they never count for the watermark.
+    private let requeuedInFlight = Mutex<Set<Int64>>([])
 
     public init(
         endpoint: WebhookEndpoint, secrets: [WebhookSecret], store: PresenceStore, transport: WebhookTransport,
@@ -107,6 +110,7 @@ public final class WebhookDispatcher: Sendable {
                 continue
             }
             guard let last = page.last else {
+                await takeRequeued(into: lanes)
                 await wake.wait(timeout: .seconds(1))
                 continue
             }
@@ -116,6 +120,15 @@ public final class WebhookDispatcher: Sendable {
             for (lane, records) in zip(lanes, split) where !records.isEmpty { lane.append(records) }
             readThrough = last.historyID
         }
+    }
+
+    /// Hands dead letters an operator requeued to the lanes (checked whenever the endpoint is idle).
+    private func takeRequeued(into lanes: [DeliveryLane]) async {
+        guard let records = try? await store.requeuedEvents(endpoint: endpoint.name, limit: 1000) else { return }
+        let fresh = requeuedInFlight.withLock { inFlight in records.filter { inFlight.insert($0.historyID).inserted } }
+        guard !fresh.isEmpty else { return }
+        logger.info("sending requeued dead letters again", metadata: ["events": "\(fresh.count)"])
+        for record in fresh { lanes[DeliveryLane.index(of: record.userID, lanes: lanes.count)].append([record]) }
     }
 
     /// Sends a lane's events in order, one request at a time, until cancelled or disabled.
@@ -130,7 +143,13 @@ public final class WebhookDispatcher: Sendable {
             let (records, body) = makeBody(candidates)
             guard await deliver(records, body: body) else { return }
             lane.removeFirst(records.count)
-            watermark.complete(records.map(\.historyID))
+            let ids = records.map(\.historyID)
+            let requeued = requeuedInFlight.withLock { inFlight in ids.filter { inFlight.contains($0) } }
+            if !requeued.isEmpty {
+                try? await store.clearRequeued(endpoint: endpoint.name, historyIDs: requeued)
+                requeuedInFlight.withLock { $0.subtract(requeued) }
+            }
+            watermark.complete(requeued.isEmpty ? ids : ids.filter { !requeued.contains($0) })
         }
     }
 

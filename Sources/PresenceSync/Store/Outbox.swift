@@ -48,6 +48,19 @@ enum Outbox {
         return records
     }
 
+    /// Up to `limit` events of `endpoint` an operator requeued, oldest first.
+    static func requeued(endpoint: String, limit: Int, _ db: Connection) throws -> [ChangeRecord] {
+        let select = try db.cachedStatement(
+            """
+            SELECT \(columns) FROM outbox
+            WHERE history_id IN (SELECT history_id FROM webhook_requeued WHERE endpoint = ?1)
+            ORDER BY history_id LIMIT ?2
+            """)
+        var records: [ChangeRecord] = []
+        try select.query([.text(endpoint), .integer(Int64(limit))]) { row in records.append(record(row)) }
+        return records
+    }
+
     /// Decodes one row selected with `columns`.
     private static func record(_ row: Row) -> ChangeRecord {
         let previous = row.isNull(2) ? nil : CurrentRow.state(row, from: 2)
@@ -90,6 +103,7 @@ enum Outbox {
             """
             DELETE FROM outbox WHERE history_id <= ?1 AND since < ?2
                 AND history_id NOT IN (SELECT history_id FROM webhook_dead_letters)
+                AND history_id NOT IN (SELECT history_id FROM webhook_requeued)
             """)
             .execute([.integer(delivered), .text(cutoff.iso8601)])
         return db.changes

@@ -76,6 +76,24 @@ public enum OutboxMaintenance {
         }
     }
 
+    /// Requeues the dead letters of one endpoint (or of all): the running daemon sends them again within
+    /// seconds, outside the per-user order (they are older than what was delivered since). Returns how many.
+    public static func requeueDeadLetters(path: String, endpoint: String?) throws(StoreError) -> Int {
+        try withConnection(path: path, operation: "requeueing dead letters", mode: .readWrite) { db in
+            try db.inTransaction(.immediate) {
+                let filter: [Value] = [endpoint.map { .text($0) } ?? .null]
+                try db.prepare(
+                    """
+                    INSERT OR IGNORE INTO webhook_requeued (endpoint, history_id)
+                    SELECT endpoint, history_id FROM webhook_dead_letters WHERE ?1 IS NULL OR endpoint = ?1
+                    """
+                ).execute(filter)
+                try db.prepare("DELETE FROM webhook_dead_letters WHERE ?1 IS NULL OR endpoint = ?1").execute(filter)
+                return db.changes
+            }
+        }
+    }
+
     private static func withConnection<T>(
         path: String, operation: String, mode: OpenMode, _ body: (Connection) throws -> T
     ) throws(StoreError) -> T {

@@ -122,5 +122,17 @@ enum Schema {
                 ) WITHOUT ROWID;
                 """)
         },
+        Migration(version: 4, name: "requeued webhook dead letters") { db in
+            try db.execute(
+                """
+                -- Dead letters an operator requeued (`outbox retry`): the endpoint sends them again, then deletes
+                -- the row (or lists the event as a dead letter again).
+                CREATE TABLE webhook_requeued (
+                    endpoint   TEXT    NOT NULL,
+                    history_id INTEGER NOT NULL,
+                    PRIMARY KEY (endpoint, history_id)
+                ) WITHOUT ROWID;
+                """)
+        },
     ]
 }

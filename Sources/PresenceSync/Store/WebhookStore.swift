@@ -48,3 +48,23 @@ extension PresenceStore {
         }
     }
 }
+
+extension PresenceStore {
+    /// Events of `endpoint` an operator requeued with `outbox retry`, oldest first.
+    public func requeuedEvents(endpoint: String, limit: Int) async throws(StoreError) -> [ChangeRecord] {
+        try await withConnection("reading requeued events of \(endpoint)") { db in
+            try Outbox.requeued(endpoint: endpoint, limit: limit, db)
+        }
+    }
+
+    /// Forgets requeued events once they were delivered (or listed as dead letters again).
+    public func clearRequeued(endpoint: String, historyIDs: [Int64]) async throws(StoreError) {
+        try await withConnection("clearing requeued events of \(endpoint)") { db in
+            try db.inTransaction(.immediate) {
+                let delete = try db.cachedStatement(
+                    "DELETE FROM webhook_requeued WHERE endpoint = ?1 AND history_id = ?2")
+                for id in historyIDs { try delete.execute([.text(endpoint), .integer(id)]) }
+            }
+        }
+    }
+}
