@@ -83,6 +83,9 @@ uninstall:
 EXPOSURE_THRESHOLD ?= 15
 unit-check:
 	@if ! command -v systemd-analyze >/dev/null; then echo "unit-check skipped: systemd-analyze is not installed"; exit 0; fi; \
+	version=$$(systemd-analyze --version | awk 'NR == 1 { print $$2 }'); \
+	if [ "$${version:-0}" -lt 250 ] 2>/dev/null; then \
+		echo "unit-check skipped: systemd $$version is too old for 'security --offline' (needs 250)"; exit 0; fi; \
 	dir=$$(mktemp -d); trap 'rm -rf "$$dir"' EXIT; \
 	printf '#!/bin/sh\n' > "$$dir/presence-sync"; chmod 0755 "$$dir/presence-sync"; \
 	sed "s#/usr/local/bin/presence-sync#$$dir/presence-sync#" systemd/presence-sync.service > "$$dir/presence-sync.service"; \

@@ -7,7 +7,9 @@ struct OutboxCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "outbox",
         abstract: "Inspect event delivery: backlog per sink, dead letters, requeue them, purge delivered events.",
-        subcommands: [OutboxStatusCommand.self, OutboxListCommand.self, OutboxRetryCommand.self, OutboxPurgeCommand.self]
+        subcommands: [
+            OutboxStatusCommand.self, OutboxListCommand.self, OutboxRetryCommand.self, OutboxPurgeCommand.self,
+        ]
     )
 }
 
@@ -27,10 +29,13 @@ struct OutboxStatusCommand: AsyncParsableCommand {
             let now = Timestamp.now().millisecondsSinceEpoch
             let rows = try OutboxMaintenance.status(
                 path: configuration.databasePath, sinks: configuration.events.outboxSinks)
-            if rows.isEmpty { print("no sink reads the outbox (events.stdout is false and no webhooks are configured)") }
+            if rows.isEmpty {
+                print("no sink reads the outbox (events.stdout is false and no webhooks are configured)")
+            }
             for row in rows {
                 let age = row.oldestPending.map { "\((now - $0.millisecondsSinceEpoch) / 1000) s" } ?? "-"
-                var line = "\(row.sink): delivered through \(row.deliveredThrough), backlog \(row.backlog), "
+                var line =
+                    "\(row.sink): delivered through \(row.deliveredThrough), backlog \(row.backlog), "
                     + "oldest pending \(age), dead letters \(row.deadLetters)"
                 if let reason = row.disabledReason { line += ", DISABLED (\(reason))" }
                 print(line)

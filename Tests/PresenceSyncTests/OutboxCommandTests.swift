@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 import PresenceSync
-import Testing
 import TestSupport
+import Testing
 
 /// `presence-sync outbox status | list --dead | purge` with the real binary.
 @Suite("outbox commands", .serialized)
@@ -14,7 +14,8 @@ struct OutboxCommandTests {
         try Data(WebhookDeliveryTests.secret.utf8).write(to: URL(fileURLWithPath: directory.file("hook")))
         let store = try PresenceStore(path: database, logger: Logger(label: "test"))
         let changes = try await store.record(
-            OutboxTests.observations(round: 0), observedAt: Timestamp(millisecondsSinceEpoch: Timestamp.now().millisecondsSinceEpoch - 3_600_000))
+            OutboxTests.observations(round: 0),
+            observedAt: Timestamp(millisecondsSinceEpoch: Timestamp.now().millisecondsSinceEpoch - 3_600_000))
         try await store.advanceOutboxCursor(sink: "stdout", through: changes[9].historyID)
         try await store.advanceOutboxCursor(sink: "webhook:main", through: changes[19].historyID)
         try await store.recordDeadLetters(
@@ -42,7 +43,8 @@ struct OutboxCommandTests {
         #expect(list.outputLines.count == 1 && list.standardOutput.contains("HTTP 422"))
         #expect(list.standardOutput.contains(changes[3].userID))
 
-        let purge = try ChildProcess(["outbox", "purge", "--delivered-before", "0m", "--config", config], environment: [:])
+        let purge = try ChildProcess(
+            ["outbox", "purge", "--delivered-before", "0m", "--config", config], environment: [:])
         #expect(await purge.waitForExit() == 0)
         // Delivered by both sinks: rows 0...9, less the dead letter.
         #expect(purge.standardOutput.contains("deleted 9 delivered events"))

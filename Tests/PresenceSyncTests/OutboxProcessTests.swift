@@ -1,8 +1,8 @@
 import Foundation
 import GraphSimulator
 import PresenceSync
-import Testing
 import TestSupport
+import Testing
 
 /// The outbox with the real binary: a kill -9 between commit and write re-emits instead of losing.
 @Suite("Outbox with the real process", .serialized)
@@ -49,13 +49,18 @@ struct OutboxProcessTests {
         }
         let reader = try HistoryReader(path: database)
         let instance = try #require(
-            try reader.connection.prepare("SELECT value FROM store_info WHERE key = 'instance_id'").queryOne { $0.text(0) }
+            try reader.connection.prepare("SELECT value FROM store_info WHERE key = 'instance_id'").queryOne {
+                $0.text(0)
+            }
                 ?? nil)
         var expected = Set<String>()
-        try reader.connection.prepare("SELECT id FROM presence_history").query { expected.insert("\(instance):\($0.int64(0))") }
+        try reader.connection.prepare("SELECT id FROM presence_history").query {
+            expected.insert("\(instance):\($0.int64(0))")
+        }
         #expect(expected.count > 2_000)
         #expect(Set(ids) == expected, "every history row's event was emitted, and no other")
-        #expect(try reader.integer("SELECT delivered_through FROM outbox_cursors WHERE sink = 'stdout'")
-            == reader.integer("SELECT max(id) FROM presence_history"))
+        #expect(
+            try reader.integer("SELECT delivered_through FROM outbox_cursors WHERE sink = 'stdout'")
+                == reader.integer("SELECT max(id) FROM presence_history"))
     }
 }

@@ -2,8 +2,8 @@ import Foundation
 import Logging
 import PresenceSync
 import SQLite
-import Testing
 import TestSupport
+import Testing
 
 /// The outbox: written with the history in one transaction, read by sinks through their own cursors.
 @Suite("Outbox: events stored with their history rows, delivered from a cursor")
@@ -23,7 +23,9 @@ struct OutboxTests {
         }
     }
 
-    static func at(_ seconds: Int64) -> Timestamp { Timestamp(millisecondsSinceEpoch: 1_800_000_000_000 + seconds * 1000) }
+    static func at(_ seconds: Int64) -> Timestamp {
+        Timestamp(millisecondsSinceEpoch: 1_800_000_000_000 + seconds * 1000)
+    }
 
     @Test("every stored change has exactly one outbox row, which reads back as the same change")
     func roundTrip() async throws {
@@ -40,7 +42,9 @@ struct OutboxTests {
         #expect(page == Array(recorded[5..<8]))
         await store.close()
         let reader = try HistoryReader(path: directory.file("p.db"))
-        #expect(try reader.integer("SELECT count(*) FROM outbox") == reader.integer("SELECT count(*) FROM presence_history"))
+        #expect(
+            try reader.integer("SELECT count(*) FROM outbox") == reader.integer("SELECT count(*) FROM presence_history")
+        )
     }
 
     @Test("a batch that rolls back leaves neither history nor outbox rows")
@@ -81,7 +85,8 @@ struct OutboxTests {
             name: "stdout", store: store, sink: sink, source: "urn:test", pageSize: 7, logger: Self.logger)
         #expect(await relay.drain() == recorded.count)
         #expect(sink.events.map(\.change) == recorded)
-        #expect(sink.events.allSatisfy { $0.id == "\(store.instanceID):\($0.change.historyID)" && $0.source == "urn:test" })
+        #expect(
+            sink.events.allSatisfy { $0.id == "\(store.instanceID):\($0.change.historyID)" && $0.source == "urn:test" })
         #expect(try await store.outboxCursor(sink: "stdout") == recorded.last?.historyID)
         #expect(await relay.drain() == 0)
         #expect(try await store.outboxBacklog(sink: "stdout").count == 0)
@@ -96,7 +101,8 @@ struct OutboxTests {
         let store = try PresenceStore(path: directory.file("p.db"), logger: Self.logger)
         let sink = CollectingSink()
         let relay = OutboxRelay(
-            name: "stdout", store: store, sink: sink, source: "urn:test", idleRecheck: .seconds(60), logger: Self.logger)
+            name: "stdout", store: store, sink: sink, source: "urn:test", idleRecheck: .seconds(60), logger: Self.logger
+        )
         let task = Task { await relay.run() }
         let changes = try await store.record(Self.observations(round: 0), observedAt: Self.at(0))
         await OutboxWakeSink([relay]).emit([])
@@ -129,8 +135,9 @@ struct OutboxTests {
         try await store.advanceOutboxCursor(sink: "b", through: 1)
         #expect(try await store.outboxCursor(sink: "b") == second.last!.historyID)
         let retention = OutboxRetention(store: store, hours: 1, sinks: ["a", "b"], logger: Self.logger)
-        #expect(await retention.pruneOnce(now: Timestamp(millisecondsSinceEpoch: later.millisecondsSinceEpoch + 1))
-            == second.count)
+        #expect(
+            await retention.pruneOnce(now: Timestamp(millisecondsSinceEpoch: later.millisecondsSinceEpoch + 1))
+                == second.count)
         #expect(try await store.outboxEvents(after: 0, limit: 100).isEmpty)
         await store.close()
     }

@@ -53,14 +53,20 @@ struct RetryPolicyTests {
             // ... but a longer backoff wins over a short Retry-After.
             (.transient(reason: "HTTP 429", retryAfter: .seconds(1)), 5, 0, 1, .retry(after: .seconds(32))),
             // The next try would land after the 24 h window: give up.
-            (.transient(reason: "HTTP 500", retryAfter: nil), 30, 86_000, 1,
-             .deadLetter(reason: "HTTP 500; gave up after 30 attempts")),
-            (.transient(reason: "HTTP 429", retryAfter: .seconds(3600)), 2, 84_000, 0,
-             .deadLetter(reason: "HTTP 429; gave up after 2 attempts")),
+            (
+                .transient(reason: "HTTP 500", retryAfter: nil), 30, 86_000, 1,
+                .deadLetter(reason: "HTTP 500; gave up after 30 attempts")
+            ),
+            (
+                .transient(reason: "HTTP 429", retryAfter: .seconds(3600)), 2, 84_000, 0,
+                .deadLetter(reason: "HTTP 429; gave up after 2 attempts")
+            ),
             (.permanent(reason: "HTTP 400"), 1, 0, 0.5, .deadLetter(reason: "HTTP 400")),
             (.gone, 1, 0, 0.5, .disableEndpoint),
         ] as [(RetryPolicy.Outcome, Int, Int64, Double, RetryPolicy.Decision)])
-    func decide(outcome: RetryPolicy.Outcome, attempt: Int, elapsed: Int64, jitter: Double, expected: RetryPolicy.Decision) {
+    func decide(
+        outcome: RetryPolicy.Outcome, attempt: Int, elapsed: Int64, jitter: Double, expected: RetryPolicy.Decision
+    ) {
         #expect(Self.policy.decide(outcome, attempt: attempt, elapsed: .seconds(elapsed), jitter: jitter) == expected)
     }
 
@@ -69,8 +75,9 @@ struct RetryPolicyTests {
         for attempt in 1...12 {
             let backoff = Self.policy.backoff(attempt: attempt)
             for jitter in stride(from: 0.0, through: 1.0, by: 0.1) {
-                guard case .retry(let delay) = Self.policy.decide(
-                    .transient(reason: "x", retryAfter: nil), attempt: attempt, elapsed: .zero, jitter: jitter)
+                guard
+                    case .retry(let delay) = Self.policy.decide(
+                        .transient(reason: "x", retryAfter: nil), attempt: attempt, elapsed: .zero, jitter: jitter)
                 else {
                     Issue.record("no retry")
                     continue

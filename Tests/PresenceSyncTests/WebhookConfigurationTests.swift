@@ -1,7 +1,7 @@
 import Foundation
 import PresenceSync
-import Testing
 import TestSupport
+import Testing
 
 /// `events.webhooks`: every value validated, every error naming its key and never a secret.
 @Suite("Webhook configuration")
@@ -18,7 +18,9 @@ struct WebhookConfigurationTests {
             JSONSerialization.data(withJSONObject: document), environment: environment ?? ["HOOK": secret])
     }
 
-    static var base: [String: Any] { ["name": "main", "url": "https://hooks.example.com/p", "secret": ["environment": "HOOK"]] }
+    static var base: [String: Any] {
+        ["name": "main", "url": "https://hooks.example.com/p", "secret": ["environment": "HOOK"]]
+    }
 
     static func with(_ changes: [String: Any]) -> [String: Any] {
         var endpoint = base
@@ -28,10 +30,11 @@ struct WebhookConfigurationTests {
 
     @Test("a full endpoint parses, with defaults where nothing is given")
     func full() throws {
-        let configuration = try Self.parse(Self.with([
-            "mode": "batch", "maxBatchEvents": 50, "headers": ["Authorization": "Bearer x"], "timeoutSeconds": 5,
-            "secrets": [["environment": "HOOK"]],
-        ]))
+        let configuration = try Self.parse(
+            Self.with([
+                "mode": "batch", "maxBatchEvents": 50, "headers": ["Authorization": "Bearer x"], "timeoutSeconds": 5,
+                "secrets": [["environment": "HOOK"]],
+            ]))
         let endpoint = try #require(configuration.events.webhooks.first)
         #expect(endpoint.mode == .batch && endpoint.maxBatchEvents == 50 && endpoint.secrets.count == 2)
         #expect(endpoint.headers.map(\.name) == ["Authorization"] && endpoint.maxConcurrentUsers == 8)
@@ -81,7 +84,8 @@ struct WebhookConfigurationTests {
             "events": ["webhooks": [Self.base, Self.base]],
         ]
         #expect(throws: ConfigError.self) {
-            try Configuration.parse(JSONSerialization.data(withJSONObject: document), environment: ["HOOK": Self.secret])
+            try Configuration.parse(
+                JSONSerialization.data(withJSONObject: document), environment: ["HOOK": Self.secret])
         }
     }
 }

@@ -2,8 +2,8 @@ import Foundation
 import GraphSimulator
 import Logging
 import PresenceSync
-import Testing
 import TestSupport
+import Testing
 
 /// Webhook delivery end to end: the daemon against the simulator, posting to a real loopback receiver that
 /// verifies every signature on its own.
@@ -74,10 +74,13 @@ struct WebhookDeliveryTests {
         /// "<instance>:<id>" for every history row.
         func eventIDs() throws -> Set<String> {
             let reader = try reader()
-            let instance = try reader.connection.prepare("SELECT value FROM store_info WHERE key = 'instance_id'")
+            let instance =
+                try reader.connection.prepare("SELECT value FROM store_info WHERE key = 'instance_id'")
                 .queryOne { $0.text(0) } ?? nil
             var ids = Set<String>()
-            try reader.connection.prepare("SELECT id FROM presence_history").query { ids.insert("\(instance ?? ""):\($0.int64(0))") }
+            try reader.connection.prepare("SELECT id FROM presence_history").query {
+                ids.insert("\(instance ?? ""):\($0.int64(0))")
+            }
             return ids
         }
 
@@ -111,7 +114,12 @@ struct WebhookDeliveryTests {
     func downThenBack() async throws {
         let fixture = try await Fixture(users: 200, changeProbability: 0.3)
         let receiver = try await WebhookReceiver(secrets: [Self.secret])
-        defer { Task { await receiver.stop(); await fixture.simulator.stop() } }
+        defer {
+            Task {
+                await receiver.stop()
+                await fixture.simulator.stop()
+            }
+        }
         receiver.set(.fail(status: 503))
         let configuration = try fixture.configuration([fixture.endpoint("main", receiver)])
         try await fixture.run(configuration, cycles: 3)
@@ -133,8 +141,9 @@ struct WebhookDeliveryTests {
         #expect(receiver.deliveries.allSatisfy { $0.events.count == 1 && $0.webhookID == $0.events[0].id })
         Self.checkOrder(receiver.deliveries)
         let reader = try fixture.reader()
-        #expect(try reader.integer("SELECT delivered_through FROM outbox_cursors WHERE sink = 'webhook:main'")
-            == reader.integer("SELECT max(id) FROM presence_history"))
+        #expect(
+            try reader.integer("SELECT delivered_through FROM outbox_cursors WHERE sink = 'webhook:main'")
+                == reader.integer("SELECT max(id) FROM presence_history"))
         #expect(try reader.integer("SELECT count(*) FROM webhook_dead_letters") == 0)
     }
 
@@ -142,7 +151,12 @@ struct WebhookDeliveryTests {
     func retryAfter() async throws {
         let fixture = try await Fixture(users: 6, changeProbability: 0)
         let receiver = try await WebhookReceiver(secrets: [Self.secret])
-        defer { Task { await receiver.stop(); await fixture.simulator.stop() } }
+        defer {
+            Task {
+                await receiver.stop()
+                await fixture.simulator.stop()
+            }
+        }
         receiver.set(.tooManyRequests(retryAfterSeconds: 2))
         let (daemon, task) = fixture.start(try fixture.configuration([fixture.endpoint("main", receiver)]))
         #expect(await receiver.wait { $0.count >= 4 })
@@ -167,10 +181,17 @@ struct WebhookDeliveryTests {
         let fixture = try await Fixture(users: 100, changeProbability: 0.3)
         let gone = try await WebhookReceiver(secrets: [Self.secret])
         let healthy = try await WebhookReceiver(secrets: [Self.secret])
-        defer { Task { await gone.stop(); await healthy.stop(); await fixture.simulator.stop() } }
+        defer {
+            Task {
+                await gone.stop()
+                await healthy.stop()
+                await fixture.simulator.stop()
+            }
+        }
         gone.set(.fail(status: 410))
         let configuration = try fixture.configuration([
-            fixture.endpoint("gone", gone), fixture.endpoint("healthy", healthy, ["mode": "batch", "maxBatchEvents": 7]),
+            fixture.endpoint("gone", gone),
+            fixture.endpoint("healthy", healthy, ["mode": "batch", "maxBatchEvents": 7]),
         ])
         try await fixture.run(configuration, cycles: 3)
         let (daemon, task) = fixture.start(configuration)
@@ -184,9 +205,11 @@ struct WebhookDeliveryTests {
         #expect(gone.deliveries.count <= 4, "one request per lane at most before the endpoint is disabled")
         let reader = try fixture.reader()
         #expect(try reader.integer("SELECT count(*) FROM webhook_endpoints_disabled WHERE endpoint = 'gone'") == 1)
-        #expect(healthy.deliveries.allSatisfy {
-            $0.signatureValid && $0.contentType.hasPrefix("application/cloudevents-batch+json") && $0.events.count <= 7
-        })
+        #expect(
+            healthy.deliveries.allSatisfy {
+                $0.signatureValid && $0.contentType.hasPrefix("application/cloudevents-batch+json")
+                    && $0.events.count <= 7
+            })
         #expect(healthy.deliveries.contains { $0.events.count > 1 })
         Self.checkOrder(healthy.deliveries)
     }
@@ -195,7 +218,12 @@ struct WebhookDeliveryTests {
     func slowReceiver() async throws {
         let fixture = try await Fixture(users: 10, changeProbability: 0)
         let receiver = try await WebhookReceiver(secrets: [Self.secret])
-        defer { Task { await receiver.stop(); await fixture.simulator.stop() } }
+        defer {
+            Task {
+                await receiver.stop()
+                await fixture.simulator.stop()
+            }
+        }
         receiver.set(.hang(seconds: 1.5))
         let (daemon, task) = fixture.start(
             try fixture.configuration([fixture.endpoint("main", receiver, ["timeoutSeconds": 0.3])]))
@@ -211,22 +239,38 @@ struct WebhookDeliveryTests {
         #expect(receiver.deliveries.allSatisfy { $0.events.count == 1 && $0.webhookID == $0.events[0].id })
     }
 
-    @Test("other 4xx are permanent: the events become dead letters with the error, the cursor moves on")
+    @Test("other 4xx are permanent: dead letters with the error, the cursor moves on; `outbox retry` resends them")
     func permanentFailure() async throws {
         let fixture = try await Fixture(users: 20, changeProbability: 0)
         let receiver = try await WebhookReceiver(secrets: [Self.secret])
-        defer { Task { await receiver.stop(); await fixture.simulator.stop() } }
+        defer {
+            Task {
+                await receiver.stop()
+                await fixture.simulator.stop()
+            }
+        }
         receiver.set(.fail(status: 422))
         let (daemon, task) = fixture.start(try fixture.configuration([fixture.endpoint("main", receiver)]))
         try await fixture.waitForCycles(1)
         #expect(await receiver.wait { $0.count >= 20 })
         try await Task.sleep(for: .milliseconds(400))
-        daemon.stop()
-        try await task.value
         #expect(receiver.deliveries.count == 20, "a permanent failure is not retried")
         let reader = try fixture.reader()
         #expect(try reader.integer("SELECT count(*) FROM webhook_dead_letters WHERE last_error = 'HTTP 422'") == 20)
-        #expect(try reader.integer("SELECT delivered_through FROM outbox_cursors WHERE sink = 'webhook:main'")
-            == reader.integer("SELECT max(id) FROM presence_history"))
+        #expect(
+            try reader.integer("SELECT delivered_through FROM outbox_cursors WHERE sink = 'webhook:main'")
+                == reader.integer("SELECT max(id) FROM presence_history"))
+
+        // `outbox retry` while the daemon runs: the requeued events go out again and leave the dead letters.
+        receiver.set(.accept)
+        #expect(try OutboxMaintenance.requeueDeadLetters(path: fixture.database, endpoint: "main") == 20)
+        let expected = try fixture.eventIDs()
+        #expect(await receiver.wait { _ in Self.acknowledgedIDs(receiver) == expected })
+        try await Task.sleep(for: .milliseconds(300))
+        daemon.stop()
+        try await task.value
+        #expect(try reader.integer("SELECT count(*) FROM webhook_dead_letters") == 0)
+        #expect(try reader.integer("SELECT count(*) FROM webhook_requeued") == 0)
+        #expect(receiver.acknowledged.allSatisfy { $0.signatureValid })
     }
 }

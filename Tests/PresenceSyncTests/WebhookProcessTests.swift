@@ -1,8 +1,8 @@
 import Foundation
 import GraphSimulator
 import PresenceSync
-import Testing
 import TestSupport
+import Testing
 
 /// Webhooks with the real binary: kill -9 during delivery, and a bad secret at start.
 @Suite("Webhook delivery with the real process", .serialized)
@@ -25,7 +25,12 @@ struct WebhookProcessTests {
         let simulator = GraphSimulator(configuration: settings)
         _ = try await simulator.start()
         let receiver = try await WebhookReceiver(secrets: [Self.secret])
-        defer { Task { await receiver.stop(); await simulator.stop() } }
+        defer {
+            Task {
+                await receiver.stop()
+                await simulator.stop()
+            }
+        }
         let directory = TemporaryDirectory()
         let database = directory.file("p.db")
         var document = SimulatorSetup.document(
@@ -44,17 +49,21 @@ struct WebhookProcessTests {
             _ = await daemon.waitForExit()
         }
         // A last run polls once more, then is left to deliver everything before it is stopped.
-        let daemon = try ChildProcess(["run", "--config", config, "--max-cycles", "1"], environment: Self.environment(settings))
+        let daemon = try ChildProcess(
+            ["run", "--config", config, "--max-cycles", "1"], environment: Self.environment(settings))
         #expect(await daemon.waitForExit() == 0)
         document["polling"] = ["intervalSeconds": 3600, "batchSize": 100]
         _ = try SimulatorSetup.writeConfig(document, in: directory)
         let drainer = try ChildProcess(["run", "--config", config], environment: Self.environment(settings))
         let reader = try HistoryReader(path: database)
-        let instance = try reader.connection.prepare("SELECT value FROM store_info WHERE key = 'instance_id'")
+        let instance =
+            try reader.connection.prepare("SELECT value FROM store_info WHERE key = 'instance_id'")
             .queryOne { $0.text(0) } ?? nil
         #expect(await drainer.waitForStandardError("cycle finished", count: 1))
         var expected = Set<String>()
-        try reader.connection.prepare("SELECT id FROM presence_history").query { expected.insert("\(instance ?? ""):\($0.int64(0))") }
+        try reader.connection.prepare("SELECT id FROM presence_history").query {
+            expected.insert("\(instance ?? ""):\($0.int64(0))")
+        }
         let wanted = expected
         let arrived = await receiver.wait(timeout: .seconds(60)) { deliveries in
             Set(deliveries.filter { $0.status == 200 }.flatMap { $0.events.map(\.id) }).isSuperset(of: wanted)
@@ -62,7 +71,10 @@ struct WebhookProcessTests {
         drainer.send(SIGTERM)
         #expect(await drainer.waitForExit() == 0)
         #expect(arrived, "every stored change was delivered")
-        #expect(receiver.deliveries.allSatisfy { $0.signatureValid && $0.events.count == 1 && $0.webhookID == $0.events[0].id })
+        #expect(
+            receiver.deliveries.allSatisfy {
+                $0.signatureValid && $0.events.count == 1 && $0.webhookID == $0.events[0].id
+            })
         #expect(expected.count > 1_000)
     }
 
@@ -75,7 +87,9 @@ struct WebhookProcessTests {
             "tenantId": "contoso.onmicrosoft.com", "clientId": "11111111-2222-4333-8444-555555555555",
             "credential": ["environment": "UNUSED"], "users": ["11111111-2222-4333-8444-555555555556"],
             "database": directory.file("p.db"),
-            "events": ["webhooks": [["name": "main", "url": "https://hooks.example.com/p", "secret": ["file": "hook"]]]],
+            "events": [
+                "webhooks": [["name": "main", "url": "https://hooks.example.com/p", "secret": ["file": "hook"]]]
+            ],
         ]
         let config = try SimulatorSetup.writeConfig(document, in: directory)
         for command in ["run", "check-config"] {

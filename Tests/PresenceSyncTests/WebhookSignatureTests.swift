@@ -1,7 +1,7 @@
 import Foundation
 import PresenceSync
-import Testing
 import TestSupport
+import Testing
 
 /// Standard Webhooks signatures, checked against the specification's published test vector.
 @Suite("Webhook signatures (Standard Webhooks)")
@@ -26,14 +26,18 @@ struct WebhookSignatureTests {
     func rotation() throws {
         let secrets = try [Self.vectorSecret, Self.other].map { try WebhookSecret(text: $0, source: .environment("X")) }
         let body = Array(Self.vectorBody.utf8)
-        let signature = WebhookSigner.signature(id: Self.vectorID, timestamp: Self.vectorTimestamp, body: body, secrets: secrets)
+        let signature = WebhookSigner.signature(
+            id: Self.vectorID, timestamp: Self.vectorTimestamp, body: body, secrets: secrets)
         let parts = signature.split(separator: " ")
         #expect(parts.count == 2 && parts[0] == Self.vectorSignature[...] && parts.allSatisfy { $0.hasPrefix("v1,") })
         let onlyNew = [Self.other]
-        #expect(WebhookReceiver.verify(
-            id: Self.vectorID, timestamp: String(Self.vectorTimestamp), body: body, signatures: signature, secrets: onlyNew))
-        #expect(!WebhookReceiver.verify(
-            id: Self.vectorID, timestamp: "1614265331", body: body, signatures: signature, secrets: onlyNew))
+        #expect(
+            WebhookReceiver.verify(
+                id: Self.vectorID, timestamp: String(Self.vectorTimestamp), body: body, signatures: signature,
+                secrets: onlyNew))
+        #expect(
+            !WebhookReceiver.verify(
+                id: Self.vectorID, timestamp: "1614265331", body: body, signatures: signature, secrets: onlyNew))
     }
 
     @Test(

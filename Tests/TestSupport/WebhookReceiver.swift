@@ -152,7 +152,8 @@ public final class WebhookReceiver: Sendable {
         id: String, timestamp: String, body: [UInt8], signatures: String, keys: [SymmetricKey]
     ) -> Bool {
         let content = Array("\(id).\(timestamp).".utf8) + body
-        let expected = Set(keys.map { "v1," + Data(HMAC<SHA256>.authenticationCode(for: content, using: $0)).base64EncodedString() })
+        let expected = Set(
+            keys.map { "v1," + Data(HMAC<SHA256>.authenticationCode(for: content, using: $0)).base64EncodedString() })
         return signatures.split(separator: " ").contains { expected.contains(String($0)) }
     }
 
@@ -170,7 +171,9 @@ public final class WebhookReceiver: Sendable {
 
 extension WebhookReceiver {
     /// Verification with the secrets given as `whsec_...` text.
-    public static func verify(id: String, timestamp: String, body: [UInt8], signatures: String, secrets: [String]) -> Bool {
+    public static func verify(id: String, timestamp: String, body: [UInt8], signatures: String, secrets: [String])
+        -> Bool
+    {
         let keys = secrets.map { SymmetricKey(data: Data(base64Encoded: String($0.dropFirst(6)))!) }
         return verify(id: id, timestamp: timestamp, body: body, signatures: signatures, keys: keys)
     }

@@ -13,7 +13,8 @@ extension Configuration {
     ) throws(ConfigError) -> [WebhookEndpoint] {
         guard let value = events.value("webhooks") else { return [] }
         guard case .array(let items) = value else {
-            throw ConfigError(key: events.keyPath("webhooks"), "expected an array of endpoints, found \(value.typeName)")
+            throw ConfigError(
+                key: events.keyPath("webhooks"), "expected an array of endpoints, found \(value.typeName)")
         }
         var endpoints: [WebhookEndpoint] = []
         var names = Set<String>()
@@ -52,7 +53,8 @@ extension Configuration {
         }
         guard !secrets.isEmpty else {
             throw ConfigError(
-                key: reader.keyPath("secret"), "is required: {\"file\": ...}, {\"environment\": ...} or "
+                key: reader.keyPath("secret"),
+                "is required: {\"file\": ...}, {\"environment\": ...} or "
                     + "{\"systemdCredential\": ...}; 'secrets' takes several during a rotation")
         }
         for source in secrets {
@@ -70,7 +72,8 @@ extension Configuration {
             endpoint.mode = parsed
         }
         endpoint.maxBatchEvents = try reader.integer("maxBatchEvents", in: 1...10_000) ?? endpoint.maxBatchEvents
-        endpoint.maxBatchBytes = try reader.integer("maxBatchBytes", in: 1024...64 * 1_048_576) ?? endpoint.maxBatchBytes
+        endpoint.maxBatchBytes =
+            try reader.integer("maxBatchBytes", in: 1024...64 * 1_048_576) ?? endpoint.maxBatchBytes
         endpoint.headers = try parseHeaders(&reader)
         endpoint.timeoutSeconds = try reader.number("timeoutSeconds", in: 0.1...600) ?? endpoint.timeoutSeconds
         endpoint.maxConcurrentUsers =
@@ -99,23 +102,29 @@ extension Configuration {
         }
         if reader.has("value") {
             _ = reader.value("value")
-            throw ConfigError(key: reader.keyPath("value"), "inline secrets are not accepted; use file, environment "
-                + "or systemdCredential")
+            throw ConfigError(
+                key: reader.keyPath("value"),
+                "inline secrets are not accepted; use file, environment "
+                    + "or systemdCredential")
         }
         try reader.finish()
         guard sources.count == 1, let source = sources.first else {
             throw ConfigError(
-                key: reader.path, "give exactly one of 'file', 'environment' or 'systemdCredential' (found \(sources.count))")
+                key: reader.path,
+                "give exactly one of 'file', 'environment' or 'systemdCredential' (found \(sources.count))")
         }
         return source
     }
 
-    private static func parseHeaders(_ reader: inout ConfigReader) throws(ConfigError) -> [(name: String, value: String)] {
+    private static func parseHeaders(_ reader: inout ConfigReader) throws(ConfigError) -> [(
+        name: String, value: String
+    )] {
         guard let value = reader.value("headers") else { return [] }
         guard case .object(let object) = value else {
             throw ConfigError(key: reader.keyPath("headers"), "expected an object of header names to values")
         }
-        let token = CharacterSet(charactersIn: "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+        let token = CharacterSet(
+            charactersIn: "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
         var headers: [(name: String, value: String)] = []
         for name in object.keys.sorted() {
             let key = reader.keyPath("headers.\(name)")

@@ -17,6 +17,7 @@ public struct WebhookEndpoint: Sendable, Equatable {
     public var url: String
     /// Signing secrets (`whsec_...`); several during a rotation, one signature each.
     public var secrets: [SecretSource]
+    /// One event per request (default) or several.
     public var mode: Mode = .structured
     /// Batch mode: at most this many events per request.
     public var maxBatchEvents: Int = 100
@@ -32,6 +33,7 @@ public struct WebhookEndpoint: Sendable, Equatable {
     public var retryWindowHours: Double = 24
     /// The first retry delay; each further retry doubles it, up to `retryMaxSeconds`.
     public var retryInitialSeconds: Double = 2
+    /// The cap on the retry delay.
     public var retryMaxSeconds: Double = 600
 
     public init(name: String, url: String, secrets: [SecretSource]) {
@@ -46,7 +48,8 @@ public struct WebhookEndpoint: Sendable, Equatable {
     public static func == (lhs: WebhookEndpoint, rhs: WebhookEndpoint) -> Bool {
         lhs.name == rhs.name && lhs.url == rhs.url && lhs.secrets == rhs.secrets && lhs.mode == rhs.mode
             && lhs.maxBatchEvents == rhs.maxBatchEvents && lhs.maxBatchBytes == rhs.maxBatchBytes
-            && lhs.headers.map(\.name) == rhs.headers.map(\.name) && lhs.headers.map(\.value) == rhs.headers.map(\.value)
+            && lhs.headers.map(\.name) == rhs.headers.map(\.name)
+            && lhs.headers.map(\.value) == rhs.headers.map(\.value)
             && lhs.timeoutSeconds == rhs.timeoutSeconds && lhs.maxConcurrentUsers == rhs.maxConcurrentUsers
             && lhs.retryWindowHours == rhs.retryWindowHours && lhs.retryInitialSeconds == rhs.retryInitialSeconds
             && lhs.retryMaxSeconds == rhs.retryMaxSeconds

@@ -7,8 +7,11 @@
 /// ... seconds (after jitter: 1–2, 2–4, 4–8, ...). A `Retry-After` is never undercut. An event whose next try
 /// would fall after its retry window (counted from its first attempt) becomes a dead letter instead.
 public struct RetryPolicy: Sendable, Equatable {
+    /// The delay before the first retry (before jitter).
     public var initial: Duration
+    /// The cap on the doubling delay.
     public var maximum: Duration
+    /// How long after its first attempt a request may still be retried.
     public var window: Duration
 
     public init(initial: Duration, maximum: Duration, window: Duration) {

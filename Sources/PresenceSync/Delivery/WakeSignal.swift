@@ -47,7 +47,8 @@ final class WakeSignal: Sendable {
                     continuation.resume()
                     return
                 }
-                let nanoseconds = timeout.components.seconds * 1_000_000_000
+                let nanoseconds =
+                    timeout.components.seconds * 1_000_000_000
                     + timeout.components.attoseconds / 1_000_000_000
                 DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(nanoseconds))) {
                     self.expire(generation)

@@ -16,6 +16,7 @@ public final class WebhookDispatcher: Sendable {
     static let window = 10_000
     static let cursorWriteInterval = Duration.milliseconds(200)
 
+    /// The endpoint this dispatcher delivers to, as configured.
     public let endpoint: WebhookEndpoint
     private let store: PresenceStore
     private let secrets: [WebhookSecret]
@@ -177,9 +178,11 @@ public final class WebhookDispatcher: Sendable {
         let instanceID = store.instanceID
         let first = records[0].historyID
         // Stable across retries and restarts: the event id, or the id range of a batch.
-        let webhookID = records.count == 1 && endpoint.mode == .structured
+        let webhookID =
+            records.count == 1 && endpoint.mode == .structured
             ? "\(instanceID):\(first)" : "\(instanceID):\(first)-\(records[records.count - 1].historyID)"
-        let contentType = endpoint.mode == .batch
+        let contentType =
+            endpoint.mode == .batch
             ? "application/cloudevents-batch+json; charset=utf-8" : "application/cloudevents+json; charset=utf-8"
         let started = ContinuousClock.now
         var attempt = 0

@@ -7,6 +7,7 @@ import Foundation
 public struct WebhookSecret: Sendable, CustomStringConvertible {
     /// The decoded key bytes the HMAC uses (kept as bytes: `SymmetricKey` is not `Sendable` on every platform).
     let key: [UInt8]
+    /// Where the secret was read from (what errors and logs may name).
     public let source: SecretSource
 
     /// Reads and checks a secret: `whsec_` then standard base64 of 24 to 64 bytes.

@@ -32,8 +32,10 @@ public final class WebhookTransport: Sendable {
         request.method = .POST
         request.headers = headers
         request.body = .bytes(ByteBuffer(bytes: body))
-        let deadline = NIODeadline.now() + .nanoseconds(
-            timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
+        let deadline =
+            NIODeadline.now()
+            + .nanoseconds(
+                timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
         do {
             let response = try await client.execute(request, deadline: deadline)
             // The body is not needed; read a little so the connection can be reused.

@@ -9,6 +9,7 @@ import Synchronization
 public final class LogLevelControl: Sendable {
     private let current: Mutex<Logger.Level>
 
+    /// Starts at `level` (the config's `logLevel`, or `--log-level`).
     public init(_ level: Logger.Level) { current = Mutex(level) }
 
     /// The level now in force.
@@ -31,7 +32,9 @@ public struct StandardErrorLogHandler: LogHandler {
         case plain
     }
 
+    /// Metadata attached to every record of this logger (swift-log's contract).
     public var metadata: Logger.Metadata = [:]
+    /// Supplies task-local metadata, merged into each record.
     public var metadataProvider: Logger.MetadataProvider?
     private let label: String
     private let format: Format
@@ -55,11 +58,13 @@ public struct StandardErrorLogHandler: LogHandler {
         set { control.level = newValue }
     }
 
+    /// One metadata value of this logger.
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
+    /// Writes one record as one line (several for a multi-line message in journal format).
     public func log(event: LogEvent) {
         var merged = metadata
         if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }

@@ -68,7 +68,9 @@ enum Outbox {
             historyID: row.int64(0), userID: row.text(1) ?? "", previous: previous,
             previousSince: row.text(8).flatMap(Timestamp.init(iso8601:)), current: CurrentRow.state(row, from: 9),
             sequenceNumber: row.text(15),
-            changedFields: (row.text(16) ?? "").split(separator: ",").compactMap { PresenceField(rawValue: String($0)) },
+            changedFields: (row.text(16) ?? "").split(separator: ",").compactMap {
+                PresenceField(rawValue: String($0))
+            },
             since: row.text(17).flatMap(Timestamp.init(iso8601:)) ?? Timestamp(millisecondsSinceEpoch: 0))
     }
 
@@ -104,8 +106,9 @@ enum Outbox {
             DELETE FROM outbox WHERE history_id <= ?1 AND since < ?2
                 AND history_id NOT IN (SELECT history_id FROM webhook_dead_letters)
                 AND history_id NOT IN (SELECT history_id FROM webhook_requeued)
-            """)
-            .execute([.integer(delivered), .text(cutoff.iso8601)])
+            """
+        )
+        .execute([.integer(delivered), .text(cutoff.iso8601)])
         return db.changes
     }
 

@@ -19,11 +19,16 @@ public struct OutboxSinkStatus: Sendable, Equatable {
 
 /// One dead letter, for `presence-sync outbox list --dead`.
 public struct DeadLetter: Sendable, Equatable {
+    /// The endpoint's configured name.
     public var endpoint: String
+    /// The event's history row (its id is `<instance id>:<historyID>`).
     public var historyID: Int64
     public var userID: String
+    /// Attempts made before giving up.
     public var attempts: Int
+    /// The last failure (`HTTP 422`, a timeout ...), never a header or a secret.
     public var lastError: String
+    /// When it was given up on (ISO-8601 UTC).
     public var failedAt: String
 }
 
@@ -35,10 +40,11 @@ public enum OutboxMaintenance {
             try sinks.map { sink in
                 let endpoint = sink.hasPrefix("webhook:") ? String(sink.dropFirst(8)) : nil
                 let backlog = try Outbox.backlog(sink: sink, db)
-                let dead = try endpoint.map { name in
-                    try db.prepare("SELECT count(*) FROM webhook_dead_letters WHERE endpoint = ?1")
-                        .queryOne([.text(name)]) { $0.int(0) } ?? 0
-                } ?? 0
+                let dead =
+                    try endpoint.map { name in
+                        try db.prepare("SELECT count(*) FROM webhook_dead_letters WHERE endpoint = ?1")
+                            .queryOne([.text(name)]) { $0.int(0) } ?? 0
+                    } ?? 0
                 let disabled = try endpoint.flatMap { name in
                     try db.prepare("SELECT reason FROM webhook_endpoints_disabled WHERE endpoint = ?1")
                         .queryOne([.text(name)]) { $0.text(0) } ?? nil
@@ -70,7 +76,8 @@ public enum OutboxMaintenance {
     }
 
     /// Deletes events older than `cutoff` that every sink in `sinks` has delivered; returns how many.
-    public static func purge(path: String, deliveredBefore cutoff: Timestamp, sinks: [String]) throws(StoreError) -> Int {
+    public static func purge(path: String, deliveredBefore cutoff: Timestamp, sinks: [String]) throws(StoreError) -> Int
+    {
         try withConnection(path: path, operation: "purging the outbox", mode: .readWrite) { db in
             try db.inTransaction(.immediate) { try Outbox.prune(olderThan: cutoff, deliveredBy: sinks, db) }
         }

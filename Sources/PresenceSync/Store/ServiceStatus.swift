@@ -8,18 +8,24 @@ import SQLite
 public struct ServiceStatus: Sendable, Equatable, Encodable {
     /// The last recorded poll cycle (`poll_cycles`).
     public struct Cycle: Sendable, Equatable, Encodable {
+        /// When the cycle started and finished (ISO-8601 UTC, as stored).
         public var startedAt: String
         public var finishedAt: String
+        /// Users asked for, and users Graph answered for.
         public var users: Int
         public var observed: Int
+        /// Changes recorded, and users missing from Graph's answers.
         public var changes: Int
         public var missing: Int
+        /// Batches skipped this cycle (request failed or answer malformed).
         public var failedBatches: Int
     }
 
     /// Events one outbox reader (standard output, a webhook endpoint) has not taken yet.
     public struct Backlog: Sendable, Equatable, Encodable {
+        /// The reader's cursor name (`stdout`, a webhook endpoint).
         public var sink: String
+        /// Events stored after the reader's cursor.
         public var pending: Int
         /// When the oldest pending event happened, nil when nothing is pending.
         public var oldestPendingSince: String?
@@ -27,18 +33,24 @@ public struct ServiceStatus: Sendable, Equatable, Encodable {
 
     /// Events a webhook endpoint gave up on.
     public struct DeadLetters: Sendable, Equatable, Encodable {
+        /// The webhook endpoint's name.
         public var endpoint: String
+        /// Events listed in `webhook_dead_letters` for it.
         public var count: Int
     }
 
+    /// The file read.
     public var database: String
+    /// Rows of `presence_current`: users with a known state.
     public var usersTracked: Int
+    /// Nil before the first cycle was recorded.
     public var lastCycle: Cycle?
     /// Cycles recorded within the last hour, and the changes they found.
     public var cyclesLastHour: Int
     public var changesLastHour: Int
-    /// Nil when the database has no outbox (older schema).
+    /// Per outbox reader; nil when the database has no outbox (older schema).
     public var backlog: [Backlog]?
+    /// Per webhook endpoint with dead letters; nil when the database has no dead-letter table.
     public var deadLetters: [DeadLetters]?
 
     /// Reads the status of the database at `path` (read-only), as of `now`.

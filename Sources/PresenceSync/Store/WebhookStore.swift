@@ -17,7 +17,9 @@ extension PresenceStore {
                     """)
                 let now = Timestamp.now().iso8601
                 for row in rows {
-                    try insert.execute([.text(endpoint), row[0], row[1], .integer(Int64(attempts)), .text(error), .text(now)])
+                    try insert.execute([
+                        .text(endpoint), row[0], row[1], .integer(Int64(attempts)), .text(error), .text(now),
+                    ])
                 }
             }
         }
