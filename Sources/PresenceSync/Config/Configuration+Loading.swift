@@ -95,21 +95,7 @@ extension Configuration {
             throw ConfigError(
                 key: reader.keyPath("type"), "'\(type)' is not supported (supported: secret; certificates come later)")
         }
-        var sources: [SecretSource] = []
-        if let file = try reader.string("file") { sources.append(.file(resolve(file, against: baseDirectory))) }
-        if let name = try reader.string("environment") { sources.append(.environment(name)) }
-        if let name = try reader.string("systemdCredential") {
-            guard !name.contains("/") else {
-                throw ConfigError(key: reader.keyPath("systemdCredential"), "a credential name must not contain '/'")
-            }
-            sources.append(.systemdCredential(name))
-        }
-        try reader.finish()
-        guard sources.count == 1, let source = sources.first else {
-            throw ConfigError(
-                key: "credential",
-                "give exactly one of 'file', 'environment' or 'systemdCredential' (found \(sources.count))")
-        }
+        let source = try parseSecretSource(&reader, baseDirectory: baseDirectory)
         return .secret(source)
     }
 

@@ -88,7 +88,9 @@ extension Configuration {
         return endpoint
     }
 
-    private static func parseSecretSource(
+    /// Reads one secret's source (exactly one of file, environment, systemdCredential; never an inline value).
+    /// Shared by the sign-in credential and the webhook secrets.
+    static func parseSecretSource(
         _ reader: inout ConfigReader, baseDirectory: String
     ) throws(ConfigError) -> SecretSource {
         var sources: [SecretSource] = []
