@@ -52,11 +52,27 @@ extension Configuration {
         let events = try parseEvents(&root, tenantID: tenantID, environment: environment, baseDirectory: baseDirectory)
         let logLevel = try parseLogLevel(root.string("logLevel"), key: "logLevel") ?? .info
         let history = try parseHistory(&root)
+        let observability = try parseObservability(&root)
         try root.finish()
         return Configuration(
             tenantID: tenantID, clientID: clientID, credential: credential, endpoints: endpoints, users: users,
             databasePath: databasePath, databaseSynchronous: databaseSynchronous, polling: polling, events: events,
-            logLevel: logLevel, history: history)
+            logLevel: logLevel, history: history, observability: observability)
+    }
+
+    private static func parseObservability(_ root: inout ConfigReader) throws(ConfigError) -> ObservabilitySettings {
+        var settings = ObservabilitySettings()
+        guard var reader = try root.object("observability") else { return settings }
+        if let text = try reader.string("listen") {
+            guard let address = ListenAddress.parse(text) else {
+                throw ConfigError(
+                    key: reader.keyPath("listen"),
+                    "'\(text)' is not host:port (e.g. 127.0.0.1:9464, [::1]:9464 or localhost:9464)")
+            }
+            settings.listen = address
+        }
+        try reader.finish()
+        return settings
     }
 
     private static func parseHistory(_ root: inout ConfigReader) throws(ConfigError) -> HistorySettings {

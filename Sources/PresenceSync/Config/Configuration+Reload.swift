@@ -35,6 +35,7 @@ extension Configuration {
         note("polling.lastSeenWriteSeconds", polling.lastSeenWriteSeconds != new.polling.lastSeenWriteSeconds)
         note("events", events != new.events)
         note("history", history != new.history)
+        note("observability", observability != new.observability)
         // Settings this function does not know by name (added after it) are never applied live either.
         var named = applied
         named.tenantID = new.tenantID
@@ -45,6 +46,7 @@ extension Configuration {
         named.polling = new.polling
         named.events = new.events
         named.history = new.history
+        named.observability = new.observability
         if named != new { restart.append("other settings") }
         return ConfigurationReload(configuration: applied, needsRestart: restart)
     }

@@ -25,6 +25,8 @@ public struct Configuration: Sendable, Equatable {
     public var logLevel: Logger.Level
     /// Automatic retention of the history (off unless configured).
     public var history = HistorySettings()
+    /// The metrics and health endpoint (off unless configured).
+    public var observability = ObservabilitySettings()
 }
 
 /// How long the history is kept (`history.retentionDays`).

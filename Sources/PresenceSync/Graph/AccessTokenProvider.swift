@@ -28,6 +28,7 @@ public actor AccessTokenProvider {
     private let logger: Logger
     private let refreshMargin: Duration
     private let environment: [String: String]
+    private let recorder: (any GraphMetricsRecorder)?
 
     private var cached: AccessToken?
     private var refreshing: Task<AccessToken, any Error>?
@@ -37,8 +38,10 @@ public actor AccessTokenProvider {
     public init(
         tenantID: String, clientID: String, credential: ClientCredentialSource, endpoints: GraphEndpoints,
         http: GraphHTTP, logger: Logger, refreshMargin: Duration = .seconds(300),
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        recorder: (any GraphMetricsRecorder)? = nil
     ) {
+        self.recorder = recorder
         self.tenantID = tenantID
         self.clientID = clientID
         self.credential = credential
@@ -56,7 +59,17 @@ public actor AccessTokenProvider {
         if let refreshing {
             task = refreshing
         } else {
-            task = Task { try await self.signIn() }
+            let recorder = self.recorder
+            task = Task {
+                do {
+                    let token = try await self.signIn()
+                    recorder?.signInFinished(succeeded: true)
+                    return token
+                } catch {
+                    recorder?.signInFinished(succeeded: false)
+                    throw error
+                }
+            }
             refreshing = task
         }
         do {

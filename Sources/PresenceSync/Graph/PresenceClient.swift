@@ -21,12 +21,17 @@ public struct PresenceClient: Sendable {
     private let tokens: AccessTokenProvider
     private let url: String
     private let logger: Logger
+    private let recorder: (any GraphMetricsRecorder)?
 
-    public init(http: GraphHTTP, tokens: AccessTokenProvider, endpoints: GraphEndpoints, logger: Logger) {
+    public init(
+        http: GraphHTTP, tokens: AccessTokenProvider, endpoints: GraphEndpoints, logger: Logger,
+        recorder: (any GraphMetricsRecorder)? = nil
+    ) {
         self.http = http
         self.tokens = tokens
         self.url = endpoints.presencesByUserIDURL
         self.logger = logger
+        self.recorder = recorder
     }
 
     /// Fetches presence for `ids` (at most 650). Results are returned as Graph sent them; matching to users
@@ -53,7 +58,15 @@ public struct PresenceClient: Sendable {
         headers.add(name: "Content-Type", value: "application/json")
         headers.add(name: "Accept", value: "application/json")
         headers.add(name: "client-request-id", value: UUID().uuidString.lowercased())
-        let answer = try await http.send(method: .POST, url: url, headers: headers, body: body)
+        let started = ContinuousClock.now
+        let answer: HTTPAnswer
+        do {
+            answer = try await http.send(method: .POST, url: url, headers: headers, body: body)
+        } catch {
+            recorder?.presenceBatchFailed(latency: ContinuousClock.now - started)
+            throw error
+        }
+        recorder?.presenceBatchAnswered(status: answer.status, latency: ContinuousClock.now - started)
         logger.debug("getPresencesByUserId answered", metadata: Self.metadata(answer))
         return answer
     }

@@ -50,7 +50,8 @@ public final class Daemon: Sendable {
     /// Asks a running daemon to re-read its configuration file (same as SIGHUP).
     public func reload() { reloadContinuation.yield() }
 
-    /// Runs until stopped. Throws only when start-up fails (database cannot be opened or migrated).
+    /// Runs until stopped. Throws only when start-up fails (database cannot be opened or migrated) or the metrics
+    /// and health endpoint cannot serve (after shutting down the rest as on a stop).
     public func run(signals: ShutdownSignals? = nil) async throws {
         let configuration = self.configuration
         let store = try PresenceStore(
@@ -62,9 +63,12 @@ public final class Daemon: Sendable {
         let http = GraphHTTP(
             connectTimeoutSeconds: configuration.polling.connectTimeoutSeconds,
             requestTimeoutSeconds: configuration.polling.requestTimeoutSeconds)
+        // Metrics are only collected when someone can read them.
+        let metrics = configuration.observability.listen.map { _ in DaemonMetrics() }
         let tokens = AccessTokenProvider(
             tenantID: configuration.tenantID, clientID: configuration.clientID, credential: configuration.credential,
-            endpoints: configuration.endpoints, http: http, logger: logger, environment: options.environment)
+            endpoints: configuration.endpoints, http: http, logger: logger, environment: options.environment,
+            recorder: metrics)
         // Events reach the sinks from the outbox (written with the history), never straight from the cycle: the
         // cycle only wakes the outbox readers.
         var outboxSinks: [any EventSink] = []
@@ -79,7 +83,8 @@ public final class Daemon: Sendable {
             configuration, store: store, environment: options.environment, logger: logger)
         let readers: [any OutboxReader] = relays + (webhooks?.dispatchers ?? [])
         let sink = OutboxWakeSink(readers)
-        let client = PresenceClient(http: http, tokens: tokens, endpoints: configuration.endpoints, logger: logger)
+        let client = PresenceClient(
+            http: http, tokens: tokens, endpoints: configuration.endpoints, logger: logger, recorder: metrics)
         let notifier = SystemdNotifier(environment: options.environment)
         let watchdog = ProgressWatchdog(initialAllowance: ProgressWatchdog.batchAllowance(configuration.polling))
         let logger = self.logger
@@ -106,8 +111,24 @@ public final class Daemon: Sendable {
         notifier.ready(status: "started; tracking \(configuration.users.count) users, first cycle running")
 
         let stopRequests = self.stopRequests
+        let endpoint = configuration.observability.listen.flatMap { address in
+            metrics.map { ObservabilityServer(address: address, metrics: $0, logger: logger) }
+        }
         await withTaskGroup(of: String.self) { group in
-            group.addTask { await self.pollLoop(schedule, notifier: notifier, watchdog: watchdog) }
+            let readerNames = readers.map(\.name)
+            group.addTask {
+                await self.pollLoop(
+                    schedule, notifier: notifier, watchdog: watchdog,
+                    metrics: metrics.map { ($0, store, readerNames) })
+            }
+            if let endpoint {
+                if !endpoint.address.isLoopback {
+                    logger.warning(
+                        "the metrics and health endpoint is reachable beyond this machine",
+                        metadata: ["address": "\(endpoint.address)"])
+                }
+                group.addTask { await endpoint.run() }
+            }
             if let interval = notifier.watchdogInterval {
                 group.addTask {
                     await watchdog.run(notifier: notifier, interval: interval, logger: logger)
@@ -167,14 +188,18 @@ public final class Daemon: Sendable {
         await store.close()
         await http.shutdown()
         logger.info("presence-sync stopped")
+        if let failure = endpoint?.failure { throw failure }
     }
 
     /// Runs cycles on the schedule's timer until cancelled or `maxCycles` is reached.
     ///
     /// Each step promises the watchdog its next one: the next tick within the interval (plus the same slack a
     /// batch gets), the first batch of a cycle within one batch allowance.
+    ///
+    /// With `metrics`, each cycle's summary and each outbox reader's backlog are recorded after the cycle.
     private func pollLoop(
-        _ schedule: PollSchedule, notifier: SystemdNotifier, watchdog: ProgressWatchdog
+        _ schedule: PollSchedule, notifier: SystemdNotifier, watchdog: ProgressWatchdog,
+        metrics: (recorder: DaemonMetrics, store: PresenceStore, readers: [String])?
     ) async -> String {
         defer { schedule.timer.cancel() }
         var number = 0
@@ -190,6 +215,14 @@ public final class Daemon: Sendable {
             let elapsed = ContinuousClock.now - started
             logCycle(summary, elapsed: elapsed)
             notifier.status(Self.statusLine(summary))
+            if let metrics {
+                metrics.recorder.cycleFinished(summary, elapsed: elapsed, intervalSeconds: polling.intervalSeconds)
+                for reader in metrics.readers {
+                    if let backlog = try? await metrics.store.outboxBacklog(sink: reader) {
+                        metrics.recorder.outboxBacklog(sink: reader, count: backlog.count, oldest: backlog.oldest)
+                    }
+                }
+            }
             if let maxCycles = options.maxCycles, number >= maxCycles { return "completed \(number) cycles" }
             let delay = schedule.endCycle()
             watchdog.expectProgress(within: ProgressWatchdog.idleAllowance(polling))

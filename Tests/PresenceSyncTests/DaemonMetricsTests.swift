@@ -1,0 +1,55 @@
+import Testing
+
+@testable import PresenceSync
+
+@Suite("DaemonMetrics: readiness and what the registry renders")
+struct DaemonMetricsTests {
+    static func summary(observed: Int, changes: Int = 0) -> CycleSummary {
+        var summary = CycleSummary(number: 1, startedAt: .now(), users: 10)
+        summary.observed = observed
+        summary.changes = changes
+        return summary
+    }
+
+    @Test("not ready before a cycle, ready after one that observed presence, stale after three intervals")
+    func readiness() {
+        let metrics = DaemonMetrics()
+        #expect(metrics.notReadyReason() == "no successful cycle yet")
+        metrics.cycleFinished(Self.summary(observed: 0), elapsed: .milliseconds(5), intervalSeconds: 10)
+        #expect(metrics.notReadyReason() == "no successful cycle yet")
+        metrics.cycleFinished(Self.summary(observed: 10, changes: 3), elapsed: .milliseconds(5), intervalSeconds: 10)
+        #expect(metrics.notReadyReason() == nil)
+        #expect(metrics.notReadyReason(now: .now + .seconds(29)) == nil)
+        let stale = metrics.notReadyReason(now: .now + .seconds(31))
+        #expect(stale?.contains("more than three intervals") == true)
+    }
+
+    @Test("a failed sign-in makes it unready until a sign-in works again")
+    func signIn() {
+        let metrics = DaemonMetrics()
+        metrics.cycleFinished(Self.summary(observed: 10), elapsed: .milliseconds(5), intervalSeconds: 10)
+        metrics.signInFinished(succeeded: false)
+        #expect(metrics.notReadyReason() == "sign-in failing at the token endpoint")
+        metrics.signInFinished(succeeded: true)
+        #expect(metrics.notReadyReason() == nil)
+        let text = metrics.registry.emitToString()
+        #expect(text.contains("presence_sync_token_sign_ins_total 2"))
+        #expect(text.contains("presence_sync_token_sign_in_failures_total 1"))
+    }
+
+    @Test("responses are counted per status; two registries do not share values")
+    func perStatusAndIsolated() {
+        let first = DaemonMetrics()
+        let second = DaemonMetrics()
+        first.presenceBatchAnswered(status: 200, latency: .milliseconds(20))
+        first.presenceBatchAnswered(status: 200, latency: .milliseconds(30))
+        first.presenceBatchAnswered(status: 429, latency: .milliseconds(5))
+        first.outboxBacklog(sink: "webhook:main", count: 7, oldest: nil)
+        let text = first.registry.emitToString()
+        #expect(text.contains(#"presence_sync_graph_responses_total{status="200"} 2"#))
+        #expect(text.contains(#"presence_sync_graph_responses_total{status="429"} 1"#))
+        #expect(text.contains("presence_sync_batch_latency_seconds_count 3"))
+        #expect(text.contains(#"presence_sync_outbox_backlog{sink="webhook:main"} 7"#))
+        #expect(!second.registry.emitToString().contains("graph_responses_total{"))
+    }
+}
