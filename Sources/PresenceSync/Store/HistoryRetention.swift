@@ -18,14 +18,7 @@ public struct HistoryRetention: Sendable {
 
     /// Prunes now and then every `interval` until cancelled; failures are logged and retried the next day.
     public func run() async {
-        while !Task.isCancelled {
-            await pruneOnce()
-            do {
-                try await Task.sleep(for: Self.interval)
-            } catch {
-                return
-            }
-        }
+        await PeriodicTask.run(every: Self.interval) { await pruneOnce() }
     }
 
     /// One prune of rows closed more than `days` days ago.

@@ -22,14 +22,7 @@ public struct OutboxRetention: Sendable {
 
     /// Prunes now and then every `interval` until cancelled; failures are logged and retried next time.
     public func run() async {
-        while !Task.isCancelled {
-            await pruneOnce()
-            do {
-                try await Task.sleep(for: Self.interval)
-            } catch {
-                return
-            }
-        }
+        await PeriodicTask.run(every: Self.interval) { await pruneOnce() }
     }
 
     /// One prune; returns the number of rows deleted (nil when it failed).
