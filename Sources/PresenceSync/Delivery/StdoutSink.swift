@@ -47,23 +47,13 @@ public final class StdoutSink: EventSink, @unchecked Sendable {
     }
 
     private func writeAll(_ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let written = write(fileDescriptor, raw.baseAddress! + offset, raw.count - offset)
-                if written > 0 {
-                    offset += written
-                } else if written < 0 && errno == EINTR {
-                    continue
-                } else {
-                    let reason = String(cString: strerror(errno))
-                    if !brokenPipeLogged {
-                        brokenPipeLogged = true
-                        logger.error("cannot write change events to standard output", metadata: ["error": "\(reason)"])
-                    }
-                    return
-                }
-            }
+        guard let failure = bytes.withUnsafeBytes({ FileDescriptorOutput.writeAll($0, to: fileDescriptor) }) else {
+            return
+        }
+        if !brokenPipeLogged {
+            brokenPipeLogged = true
+            let reason = String(cString: strerror(failure))
+            logger.error("cannot write change events to standard output", metadata: ["error": "\(reason)"])
         }
     }
 }

@@ -129,20 +129,8 @@ public struct StandardErrorLogHandler: LogHandler {
     /// Writes `line` to file descriptor 2 with write(2); one lock keeps concurrent lines from interleaving.
     @Sendable public static func writeToStandardError(_ line: String) {
         standardErrorLock.withLock { _ in
-            var bytes = Array(line.utf8)
-            bytes.withUnsafeMutableBytes { raw in
-                var offset = 0
-                while offset < raw.count {
-                    let written = write(STDERR_FILENO, raw.baseAddress! + offset, raw.count - offset)
-                    if written > 0 {
-                        offset += written
-                    } else if written < 0 && errno == EINTR {
-                        continue
-                    } else {
-                        return
-                    }
-                }
-            }
+            // A log line that cannot be written has nowhere else to go: the failure is dropped.
+            _ = Array(line.utf8).withUnsafeBytes { FileDescriptorOutput.writeAll($0, to: STDERR_FILENO) }
         }
     }
 
