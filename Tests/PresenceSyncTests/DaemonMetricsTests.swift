@@ -52,4 +52,18 @@ struct DaemonMetricsTests {
         #expect(text.contains(#"presence_sync_outbox_backlog{sink="webhook:main"} 7"#))
         #expect(!second.registry.emitToString().contains("graph_responses_total{"))
     }
+
+    @Test("webhook requests and the events they carried are counted per endpoint and outcome")
+    func deliveriesByOutcome() {
+        let metrics = DaemonMetrics()
+        metrics.webhookRequestFinished(endpoint: "crm", outcome: .delivered, events: 50)
+        metrics.webhookRequestFinished(endpoint: "crm", outcome: .delivered, events: 1)
+        metrics.webhookRequestFinished(endpoint: "crm", outcome: .retried, events: 3)
+        metrics.webhookRequestFinished(endpoint: "audit", outcome: .deadLettered, events: 2)
+        let text = metrics.registry.emitToString()
+        #expect(text.contains(#"presence_sync_webhook_requests_total{endpoint="crm",outcome="delivered"} 2"#))
+        #expect(text.contains(#"presence_sync_webhook_events_total{endpoint="crm",outcome="delivered"} 51"#))
+        #expect(text.contains(#"presence_sync_webhook_requests_total{endpoint="crm",outcome="retried"} 1"#))
+        #expect(text.contains(#"presence_sync_webhook_events_total{endpoint="audit",outcome="dead_lettered"} 2"#))
+    }
 }

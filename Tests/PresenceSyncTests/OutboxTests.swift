@@ -105,7 +105,7 @@ struct OutboxTests {
         )
         let task = Task { await relay.run() }
         let changes = try await store.record(Self.observations(round: 0), observedAt: Self.at(0))
-        await OutboxWakeSink([relay]).emit([])
+        relay.notify()
         let deadline = ContinuousClock.now + .seconds(10)
         while sink.events.count < changes.count && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(10))
@@ -134,7 +134,7 @@ struct OutboxTests {
         // A cursor never moves back.
         try await store.advanceOutboxCursor(sink: "b", through: 1)
         #expect(try await store.outboxCursor(sink: "b") == second.last!.historyID)
-        let retention = OutboxRetention(store: store, hours: 1, sinks: ["a", "b"], logger: Self.logger)
+        let retention = OutboxRetention(store: store, hours: 1, sinks: { ["a", "b"] }, logger: Self.logger)
         #expect(
             await retention.pruneOnce(now: Timestamp(millisecondsSinceEpoch: later.millisecondsSinceEpoch + 1))
                 == second.count)

@@ -16,6 +16,7 @@ struct ServiceProcessTests {
         var document = SimulatorSetup.document(
             for: simulator, settings: settings, database: directory.file("p.db"), interval: 0.2, batchSize: 10)
         document["logLevel"] = "info"
+        document["events"] = ["stdout": true]
         let config = try SimulatorSetup.writeConfig(document, in: directory)
         var environment = DaemonProcessTests.environment(secret: settings.clientSecret)
         environment["NOTIFY_SOCKET"] = receiver.address
@@ -26,6 +27,7 @@ struct ServiceProcessTests {
         #expect(await receiver.waitFor("READY=1"))
         #expect(await receiver.waitFor("STATUS=cycle 2 at "))
         #expect(receiver.messages.contains { $0.hasPrefix("STATUS=cycle 2 at ") && $0.contains("40 users") })
+        #expect(receiver.messages.contains { $0.hasPrefix("STATUS=cycle 2 at ") && $0.contains("; backlog stdout ") })
         #expect(await receiver.waitFor("WATCHDOG=1", count: 3))
 
         // A good new config: fewer users, a longer interval. Applied from the next cycle.

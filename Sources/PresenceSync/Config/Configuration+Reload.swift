@@ -9,9 +9,10 @@ public struct ConfigurationReload: Sendable, Equatable {
 extension Configuration {
     /// Merges a newly loaded configuration into this running one, between two cycles.
     ///
-    /// Live: the tracked users, `polling` (interval, batch size, concurrency, request budget) and `logLevel`.
-    /// Everything bound to open resources (sign-in identity and secret, clouds and hosts, the database, HTTP
-    /// timeouts, the event sinks and their outbox readers, the history schedule, settings added later) keeps
+    /// Live: the tracked users, `polling` (interval, batch size, concurrency, request budget), `logLevel` and the
+    /// event sinks (`events.stdout`, `events.webhooks`). Everything bound to open resources (sign-in identity and
+    /// secret, clouds and hosts, the database, HTTP timeouts, the event source name and outbox retention, the
+    /// history schedule, settings added later) keeps
     /// its running value; the keys that differ are listed so the operator knows a restart is needed.
     public func reloaded(with new: Configuration) -> ConfigurationReload {
         var applied = self
@@ -22,6 +23,8 @@ extension Configuration {
         applied.polling.requestBudget = new.polling.requestBudget
         applied.polling.budgetWindowSeconds = new.polling.budgetWindowSeconds
         applied.logLevel = new.logLevel
+        applied.events.stdout = new.events.stdout
+        applied.events.webhooks = new.events.webhooks
 
         var restart: [String] = []
         func note(_ key: String, _ differs: Bool) { if differs { restart.append(key) } }
@@ -33,7 +36,8 @@ extension Configuration {
         note("polling.requestTimeoutSeconds", polling.requestTimeoutSeconds != new.polling.requestTimeoutSeconds)
         note("polling.connectTimeoutSeconds", polling.connectTimeoutSeconds != new.polling.connectTimeoutSeconds)
         note("polling.lastSeenWriteSeconds", polling.lastSeenWriteSeconds != new.polling.lastSeenWriteSeconds)
-        note("events", events != new.events)
+        note("events.source", events.source != new.events.source)
+        note("events.outboxRetentionHours", events.outboxRetentionHours != new.events.outboxRetentionHours)
         note("history", history != new.history)
         note("observability", observability != new.observability)
         // Settings this function does not know by name (added after it) are never applied live either.

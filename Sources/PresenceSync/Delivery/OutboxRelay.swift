@@ -94,17 +94,3 @@ public protocol OutboxReader: Sendable {
 
 extension OutboxRelay: OutboxReader {}
 extension WebhookDispatcher: OutboxReader {}
-
-/// The sink the poll cycle talks to when delivery runs from the outbox: it carries no events, it only wakes the
-/// outbox readers, because the events are already in the outbox (committed with their history rows).
-public struct OutboxWakeSink: EventSink {
-    private let readers: [any OutboxReader]
-
-    public init(_ readers: [any OutboxReader]) { self.readers = readers }
-
-    public func emit(_ events: [ChangeEvent]) async {
-        for reader in readers { reader.notify() }
-    }
-
-    public func flush() async {}
-}

@@ -24,6 +24,7 @@ public final class WebhookDispatcher: Sendable {
     private let source: String
     private let policy: RetryPolicy
     private let logger: Logger
+    private let recorder: (any DeliveryRecorder)?
     private let wake = WakeSignal()
     private let disabled = Mutex(false)
     /// Requeued dead letters (`outbox retry`) handed to a lane and not finished yet; they sit below the cursor,
@@ -32,8 +33,9 @@ public final class WebhookDispatcher: Sendable {
 
     public init(
         endpoint: WebhookEndpoint, secrets: [WebhookSecret], store: PresenceStore, transport: WebhookTransport,
-        source: String, logger: Logger
+        source: String, logger: Logger, recorder: (any DeliveryRecorder)? = nil
     ) {
+        self.recorder = recorder
         self.endpoint = endpoint
         self.secrets = secrets
         self.store = store
@@ -210,6 +212,8 @@ public final class WebhookDispatcher: Sendable {
                 status: answer.status, retryAfterSeconds: answer.retryAfterSeconds, transportError: answer.error)
             let decision = policy.decide(
                 outcome, attempt: attempt, elapsed: ContinuousClock.now - started, jitter: Double.random(in: 0...1))
+            recorder?.webhookRequestFinished(
+                endpoint: endpoint.name, outcome: Self.recorded(decision), events: records.count)
             switch decision {
             case .done:
                 if attempt > 1 { logger.info("webhook delivered after retries", metadata: ["attempts": "\(attempt)"]) }
@@ -253,6 +257,15 @@ public final class WebhookDispatcher: Sendable {
             }
         }
         return false
+    }
+
+    private static func recorded(_ decision: RetryPolicy.Decision) -> DeliveryOutcome {
+        switch decision {
+        case .done: .delivered
+        case .retry: .retried
+        case .deadLetter: .deadLettered
+        case .disableEndpoint: .gone
+        }
     }
 
     private static func reason(_ outcome: RetryPolicy.Outcome) -> String {

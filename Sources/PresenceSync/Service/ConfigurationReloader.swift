@@ -5,7 +5,9 @@ import Logging
 /// A new file is validated exactly as at start, and its secret must be readable; if anything is wrong the
 /// reload is rejected with one error line naming the key, and the running configuration stays in force. A
 /// valid file's live settings (`Configuration.reloaded(with:)`) apply from the next cycle; settings that need
-/// a restart are named in a warning. systemd hears `RELOADING=1` first and `READY=1` when the reload is done,
+/// a restart are named in a warning. The event sinks follow the new file too: webhook secrets are read before
+/// anything is applied (an unreadable one rejects the whole reload), then removed or changed endpoints stop
+/// (saving their cursors) and new ones start; unchanged ones are not touched. systemd hears `RELOADING=1` first and `READY=1` when the reload is done,
 /// whether it was applied or rejected.
 struct ConfigurationReloader: Sendable {
     let file: String?
@@ -13,11 +15,13 @@ struct ConfigurationReloader: Sendable {
     let logLevelControl: LogLevelControl?
     let schedule: PollSchedule
     let makePlan: @Sendable (Configuration) -> PollSchedule.Plan
+    let readers: OutboxReaders
+    let makeReaders: @Sendable (Configuration) throws(ConfigError) -> [OutboxReaders.Plan]
     let notifier: SystemdNotifier
     let watchdog: ProgressWatchdog
     let logger: Logger
 
-    func reload() {
+    func reload() async {
         notifier.reloading()
         defer { notifier.ready(status: Self.statusLine(schedule.plan.configuration)) }
         guard let file else {
@@ -25,18 +29,20 @@ struct ConfigurationReloader: Sendable {
             return
         }
         logger.info("reloading configuration", metadata: ["file": "\(file)"])
-        let new: Configuration
+        let running = schedule.plan.configuration
+        let reload: ConfigurationReload
+        let readerPlans: [OutboxReaders.Plan]
         do {
-            new = try Configuration.load(file: file, environment: environment)
+            let new = try Configuration.load(file: file, environment: environment)
             if case .secret(let source) = new.credential { _ = try source.read(environment: environment) }
+            reload = running.reloaded(with: new)
+            readerPlans = try makeReaders(reload.configuration)
         } catch {
             logger.error(
                 "configuration reload rejected; the running configuration stays in force",
                 metadata: ["error": "\(error)"])
             return
         }
-        let running = schedule.plan.configuration
-        let reload = running.reloaded(with: new)
         if !reload.needsRestart.isEmpty {
             logger.warning(
                 "configuration changes that take effect only after a restart were not applied",
@@ -44,6 +50,15 @@ struct ConfigurationReloader: Sendable {
         }
         let applied = reload.configuration
         schedule.replace(with: makePlan(applied))
+        let sinks = await readers.apply(readerPlans)
+        if !sinks.stopped.isEmpty || !sinks.started.isEmpty {
+            logger.info(
+                "event sinks changed",
+                metadata: [
+                    "stopped": "\(sinks.stopped.joined(separator: ", "))",
+                    "started": "\(sinks.started.joined(separator: ", "))",
+                ])
+        }
         let polling = applied.polling
         watchdog.expectProgress(within: ProgressWatchdog.idleAllowance(polling))
         if let logLevelControl { logLevelControl.level = applied.logLevel }
@@ -52,6 +67,7 @@ struct ConfigurationReloader: Sendable {
             metadata: [
                 "users": "\(applied.users.count)", "interval": "\(polling.intervalSeconds)s",
                 "batch_size": "\(polling.batchSize)", "log_level": "\(applied.logLevel)",
+                "sinks": "\(readers.names.joined(separator: ", "))",
             ])
     }
 

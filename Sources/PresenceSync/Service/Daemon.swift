@@ -70,19 +70,22 @@ public final class Daemon: Sendable {
             endpoints: configuration.endpoints, http: http, logger: logger, environment: options.environment,
             recorder: metrics)
         // Events reach the sinks from the outbox (written with the history), never straight from the cycle: the
-        // cycle only wakes the outbox readers.
-        var outboxSinks: [any EventSink] = []
-        if configuration.events.stdout { outboxSinks.append(StdoutSink(logger: logger)) }
-        if let extra = options.extraSink { outboxSinks.append(extra) }
-        let relays = outboxSinks.isEmpty ? [] : [
-            OutboxRelay(
-                name: "stdout", store: store, sink: MultiplexEventSink(outboxSinks),
-                source: configuration.events.source, logger: logger)
-        ]
-        let webhooks = try Self.makeWebhookDispatchers(
-            configuration, store: store, environment: options.environment, logger: logger)
-        let readers: [any OutboxReader] = relays + (webhooks?.dispatchers ?? [])
-        let sink = OutboxWakeSink(readers)
+        // cycle only wakes the outbox readers. The set of readers follows the configuration across reloads.
+        let transport = WebhookTransport()
+        let readerFactory = OutboxReaderFactory(
+            store: store, transport: transport, extraSink: options.extraSink, environment: options.environment,
+            recorder: metrics, logger: logger)
+        let readerPlans: [OutboxReaders.Plan]
+        do {
+            readerPlans = try readerFactory.plans(for: configuration)
+        } catch {
+            await transport.shutdown()
+            await store.close()
+            await http.shutdown()
+            throw error
+        }
+        let readers = OutboxReaders()
+        let sink = OutboxReadersWakeSink(readers: readers)
         let client = PresenceClient(
             http: http, tokens: tokens, endpoints: configuration.endpoints, logger: logger, recorder: metrics)
         let notifier = SystemdNotifier(environment: options.environment)
@@ -115,11 +118,9 @@ public final class Daemon: Sendable {
             metrics.map { ObservabilityServer(address: address, metrics: $0, logger: logger) }
         }
         await withTaskGroup(of: String.self) { group in
-            let readerNames = readers.map(\.name)
+            await readers.apply(readerPlans)
             group.addTask {
-                await self.pollLoop(
-                    schedule, notifier: notifier, watchdog: watchdog,
-                    metrics: metrics.map { ($0, store, readerNames) })
+                await self.pollLoop(schedule, readers: readers, store: store, notifier: notifier, watchdog: watchdog, metrics: metrics)
             }
             if let endpoint {
                 if !endpoint.address.isLoopback {
@@ -138,10 +139,10 @@ public final class Daemon: Sendable {
             let reloadRequests = self.reloadRequests
             let reloader = ConfigurationReloader(
                 file: options.configurationFile, environment: options.environment,
-                logLevelControl: options.logLevelControl, schedule: schedule, makePlan: makePlan, notifier: notifier,
-                watchdog: watchdog, logger: logger)
+                logLevelControl: options.logLevelControl, schedule: schedule, makePlan: makePlan, readers: readers,
+                makeReaders: readerFactory.plans(for:), notifier: notifier, watchdog: watchdog, logger: logger)
             group.addTask {
-                for await _ in reloadRequests { reloader.reload() }
+                for await _ in reloadRequests { await reloader.reload() }
                 return "reload requests ended"
             }
             if let signals {
@@ -157,15 +158,9 @@ public final class Daemon: Sendable {
                     return "retention stopped"
                 }
             }
-            for reader in readers {
-                group.addTask {
-                    await reader.run()
-                    return "outbox reader \(reader.name) stopped"
-                }
-            }
             group.addTask {
                 await OutboxRetention(
-                    store: store, hours: configuration.events.outboxRetentionHours, sinks: readers.map(\.name),
+                    store: store, hours: configuration.events.outboxRetentionHours, sinks: { readers.names },
                     logger: self.logger
                 ).run()
                 return "outbox retention stopped"
@@ -182,9 +177,12 @@ public final class Daemon: Sendable {
             notifier.stopping()
             group.cancelAll()
         }
-        // The last batch has been stored by now: hand its events (and any backlog) to the sinks.
-        for relay in relays { await relay.drain() }
-        await webhooks?.transport.shutdown()
+        // The last batch has been stored by now: hand its events (and any backlog) to standard output. Webhook
+        // dispatchers save their cursors as they stop; what they did not send goes out after the next start.
+        let relay = readers.reader(named: "stdout") as? OutboxRelay
+        await readers.stopAll()
+        await relay?.drain()
+        await transport.shutdown()
         await store.close()
         await http.shutdown()
         logger.info("presence-sync stopped")
@@ -196,10 +194,11 @@ public final class Daemon: Sendable {
     /// Each step promises the watchdog its next one: the next tick within the interval (plus the same slack a
     /// batch gets), the first batch of a cycle within one batch allowance.
     ///
-    /// With `metrics`, each cycle's summary and each outbox reader's backlog are recorded after the cycle.
+    /// After each cycle the outbox backlog of every reader is measured for the `STATUS=` line and, with
+    /// `metrics`, recorded with the cycle's summary.
     private func pollLoop(
-        _ schedule: PollSchedule, notifier: SystemdNotifier, watchdog: ProgressWatchdog,
-        metrics: (recorder: DaemonMetrics, store: PresenceStore, readers: [String])?
+        _ schedule: PollSchedule, readers: OutboxReaders, store: PresenceStore, notifier: SystemdNotifier,
+        watchdog: ProgressWatchdog, metrics: DaemonMetrics?
     ) async -> String {
         defer { schedule.timer.cancel() }
         var number = 0
@@ -214,15 +213,14 @@ public final class Daemon: Sendable {
             let summary = await plan.poller.runCycle(number: number)
             let elapsed = ContinuousClock.now - started
             logCycle(summary, elapsed: elapsed)
-            notifier.status(Self.statusLine(summary))
-            if let metrics {
-                metrics.recorder.cycleFinished(summary, elapsed: elapsed, intervalSeconds: polling.intervalSeconds)
-                for reader in metrics.readers {
-                    if let backlog = try? await metrics.store.outboxBacklog(sink: reader) {
-                        metrics.recorder.outboxBacklog(sink: reader, count: backlog.count, oldest: backlog.oldest)
-                    }
-                }
+            var backlogs: [(sink: String, count: Int)] = []
+            for reader in readers.names {
+                guard let backlog = try? await store.outboxBacklog(sink: reader) else { continue }
+                backlogs.append((reader, backlog.count))
+                metrics?.outboxBacklog(sink: reader, count: backlog.count, oldest: backlog.oldest)
             }
+            notifier.status(Self.statusLine(summary, backlogs: backlogs))
+            metrics?.cycleFinished(summary, elapsed: elapsed, intervalSeconds: polling.intervalSeconds)
             if let maxCycles = options.maxCycles, number >= maxCycles { return "completed \(number) cycles" }
             let delay = schedule.endCycle()
             watchdog.expectProgress(within: ProgressWatchdog.idleAllowance(polling))
@@ -236,11 +234,14 @@ public final class Daemon: Sendable {
         return "poll loop cancelled"
     }
 
-    /// `systemctl status`'s one-line view of the last cycle.
-    static func statusLine(_ summary: CycleSummary) -> String {
-        "cycle \(summary.number) at \(summary.finishedAt): \(summary.users) users, \(summary.changes) changes, "
+    /// `systemctl status`'s one-line view of the last cycle and of the undelivered events per sink.
+    static func statusLine(_ summary: CycleSummary, backlogs: [(sink: String, count: Int)]) -> String {
+        let cycle =
+            "cycle \(summary.number) at \(summary.finishedAt): \(summary.users) users, \(summary.changes) changes, "
             + "\(summary.missing) missing, \(summary.failedBatches) failed batches, "
             + "\(summary.budgetWaits) throttle waits"
+        guard !backlogs.isEmpty else { return cycle + "; no event sinks" }
+        return cycle + "; backlog " + backlogs.map { "\($0.sink) \($0.count)" }.joined(separator: ", ")
     }
 
     private func logCycle(_ summary: CycleSummary, elapsed: Duration) {

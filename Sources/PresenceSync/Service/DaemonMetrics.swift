@@ -8,7 +8,7 @@ import Synchronization
 /// Metrics are created through swift-metrics with this registry's factory passed explicitly: the global
 /// `MetricsSystem` is never bootstrapped here, so several daemons can live in one process (tests). Every update is
 /// per cycle, per request or per sign-in, never per user.
-public final class DaemonMetrics: GraphMetricsRecorder {
+public final class DaemonMetrics: GraphMetricsRecorder, DeliveryRecorder {
     /// What `/metrics` renders.
     public let registry = PrometheusCollectorRegistry()
     private let factory: PrometheusMetricsFactory
@@ -29,6 +29,8 @@ public final class DaemonMetrics: GraphMetricsRecorder {
     private let responses = Mutex<[Int: CoreMetrics.Counter]>([:])
     /// One pair of gauges per outbox reader, created on first use.
     private let backlogs = Mutex<[String: (count: CoreMetrics.Gauge, age: CoreMetrics.Gauge)]>([:])
+    /// One counter per (endpoint, outcome) for requests and for the events they carried, created on first use.
+    private let deliveries = Mutex<[String: (requests: CoreMetrics.Counter, events: CoreMetrics.Counter)]>([:])
     private let readiness = Mutex(Readiness())
 
     private struct Readiness {
@@ -103,6 +105,26 @@ public final class DaemonMetrics: GraphMetricsRecorder {
         gauges.count.record(count)
         let now = Timestamp.now().millisecondsSinceEpoch
         gauges.age.record(oldest.map { max(0, Double(now - $0.millisecondsSinceEpoch) / 1000) } ?? 0)
+    }
+
+    /// Records one webhook request's outcome: `presence_sync_webhook_requests_total` and
+    /// `presence_sync_webhook_events_total`, both by endpoint and outcome.
+    public func webhookRequestFinished(endpoint: String, outcome: DeliveryOutcome, events: Int) {
+        let key = "\(endpoint)\u{0}\(outcome.rawValue)"
+        let counters = deliveries.withLock { counters in
+            if let existing = counters[key] { return existing }
+            let dimensions = [("endpoint", endpoint), ("outcome", outcome.rawValue)]
+            let made = (
+                requests: CoreMetrics.Counter(
+                    label: "presence_sync_webhook_requests_total", dimensions: dimensions, factory: factory),
+                events: CoreMetrics.Counter(
+                    label: "presence_sync_webhook_events_total", dimensions: dimensions, factory: factory)
+            )
+            counters[key] = made
+            return made
+        }
+        counters.requests.increment()
+        counters.events.increment(by: events)
     }
 
     public func presenceBatchAnswered(status: Int, latency: Duration) {

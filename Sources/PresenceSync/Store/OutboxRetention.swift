@@ -9,11 +9,12 @@ public struct OutboxRetention: Sendable {
 
     private let store: PresenceStore
     private let hours: Double
-    private let sinks: [String]
+    private let sinks: @Sendable () -> [String]
     private let logger: Logger
 
-    /// - Parameter sinks: the cursor names of the sinks that read the outbox (stdout, webhook endpoints).
-    public init(store: PresenceStore, hours: Double, sinks: [String], logger: Logger) {
+    /// - Parameter sinks: the cursor names of the sinks that read the outbox now (stdout, webhook endpoints); asked
+    ///   at every prune because a reload may add or remove sinks.
+    public init(store: PresenceStore, hours: Double, sinks: @escaping @Sendable () -> [String], logger: Logger) {
         self.store = store
         self.hours = hours
         self.sinks = sinks
@@ -30,7 +31,7 @@ public struct OutboxRetention: Sendable {
     public func pruneOnce(now: Timestamp = .now()) async -> Int? {
         let cutoff = Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch - Int64(hours * 3_600_000))
         do {
-            let rows = try await store.pruneOutbox(olderThan: cutoff, deliveredBy: sinks)
+            let rows = try await store.pruneOutbox(olderThan: cutoff, deliveredBy: sinks())
             if rows > 0 { logger.info("outbox pruned", metadata: ["rows": "\(rows)", "cutoff": "\(cutoff)"]) }
             return rows
         } catch {
