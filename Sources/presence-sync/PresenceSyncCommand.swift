@@ -12,6 +12,7 @@ struct PresenceSyncCommand: AsyncParsableCommand {
             """,
         subcommands: [
             RunCommand.self, DemoCommand.self, SimulateCommand.self, CheckConfigCommand.self, BenchmarkCommand.self,
+            DeliveryBenchmarkCommand.self,
             PresenceCommand.self, CurrentCommand.self, HistoryCommand.self, SinceCommand.self, ReportCommand.self,
             PruneCommand.self, BackupCommand.self, StatusCommand.self, OutboxCommand.self,
         ]

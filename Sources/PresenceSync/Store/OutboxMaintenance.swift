@@ -56,6 +56,13 @@ public enum OutboxMaintenance {
         }
     }
 
+    /// The cursor of one sink: every event up to this history id was delivered (a cheap read, unlike `status`).
+    public static func deliveredThrough(path: String, sink: String) throws(StoreError) -> Int64 {
+        try withConnection(path: path, operation: "reading the cursor of \(sink)", mode: .readOnly) { db in
+            try Outbox.cursor(sink: sink, db)
+        }
+    }
+
     /// Dead letters, oldest first, of one endpoint or of all.
     public static func deadLetters(path: String, endpoint: String?) throws(StoreError) -> [DeadLetter] {
         try withConnection(path: path, operation: "listing dead letters", mode: .readOnly) { db in

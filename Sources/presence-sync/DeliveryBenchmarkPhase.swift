@@ -1,0 +1,215 @@
+import Foundation
+import Logging
+import PresenceSync
+import Synchronization
+
+/// One mode of the delivery benchmark: a database holding an undelivered backlog (an outage), then the daemon
+/// started against the simulator with one webhook endpoint, measured from the outside until the backlog is
+/// delivered and a few poll cycles more.
+///
+/// The backlog is written through `PresenceStore.record`, the daemon's own write path (history, current state
+/// and outbox in one transaction per batch), for users other than the simulator's, so the daemon polls its
+/// tenant as usual while it drains. Drained means the endpoint's cursor in the database (the daemon's own
+/// durable statement that everything up to it was acknowledged) reached the last backlog event.
+struct DeliveryBenchmarkPhase: Sendable {
+    var mode: WebhookEndpoint.Mode
+    /// Events in the backlog.
+    var events: Int
+    /// Users the daemon polls while it drains.
+    var pollUsers: Int
+    var interval: Double
+    /// Poll cycles to wait for after the drain, to compare cycle times with and without delivery.
+    var cyclesAfter: Int = 3
+    var timeout: Double
+    var directory: URL
+    var executable: String
+
+    /// Users of the backlog: at most this many, each changing once per round.
+    static let backlogUsers = 10_000
+
+    func run(progress: @Sendable (String) -> Void) async throws -> DeliveryBenchmarkResult {
+        let database = directory.appendingPathComponent("presence.db").path
+        let seedStart = ContinuousClock.now
+        let lastEventID = try await Self.seedBacklog(path: database, events: events)
+        progress("\(mode.rawValue): backlog of \(events) events written in \(Self.seconds(ContinuousClock.now - seedStart)) s")
+
+        let secretText = "whsec_" + Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+        let secret = try WebhookSecret(text: secretText, source: .file("bench-secret"))
+        let secretPath = directory.appendingPathComponent("bench-secret").path
+        _ = FileManager.default.createFile(
+            atPath: secretPath, contents: Data(secretText.utf8), attributes: [.posixPermissions: 0o600])
+        let receiver = try await DeliveryBenchmarkReceiver(secret: secret)
+
+        let (lines, lineContinuation) = AsyncStream.makeStream(of: String.self)
+        let configPath = directory.appendingPathComponent("config.json").path
+        let simulator = try BenchmarkChild(
+            name: "simulator", executable: executable,
+            arguments: [
+                "simulate", "--port", "0", "--users", "\(pollUsers)", "--change-rate", "0.1", "--write-config",
+                configPath, "--database", database, "--interval", "\(interval)",
+            ],
+            errorLog: directory.appendingPathComponent("simulator.log"),
+            onOutputLine: { line, _ in lineContinuation.yield(line) }, onExit: { _ in lineContinuation.finish() })
+        var daemon: BenchmarkChild?
+        defer {
+            let simulator = simulator
+            let daemon = daemon
+            Task {
+                await daemon?.stop()
+                await simulator.stop()
+            }
+        }
+        var listening = false
+        for await line in lines where line.hasPrefix("listening on ") {
+            listening = true
+            break
+        }
+        guard listening else { throw BenchmarkError("the simulator ended before it was listening") }
+        try addWebhook(to: configPath, url: receiver.url)
+
+        let cycles = Mutex<[(finishedAt: ContinuousClock.Instant, milliseconds: Double)]>([])
+        let overruns = Atomic<Int>(0)
+        let started = ContinuousClock.now
+        let child = try BenchmarkChild(
+            name: "daemon", executable: executable, arguments: ["run", "--config", configPath],
+            errorLog: directory.appendingPathComponent("daemon.log"),
+            onErrorLine: { line, _ in
+                if line.contains("cycle finished"), let milliseconds = Self.field("ms", in: line).flatMap(Double.init) {
+                    cycles.withLock { $0.append((.now, milliseconds)) }
+                }
+                if line.contains("cycle overran") { overruns.add(1, ordering: .relaxed) }
+            },
+            onExit: { _ in })
+        daemon = child
+        let cursorName = "webhook:bench"
+        var drainedAt: ContinuousClock.Instant?
+        var cpuAtDrain: Double?
+        var peakRSS = 0
+        let deadline = started + .seconds(timeout)
+        while ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+            if let ended = child.ended { throw BenchmarkError("the daemon \(ended) while draining; see daemon.log") }
+            if let sample = BenchmarkProcessSample.current(pid: child.pid) {
+                peakRSS = max(peakRSS, sample.peakResidentKiB ?? sample.residentKiB ?? 0)
+            }
+            if drainedAt == nil,
+                let cursor = try? OutboxMaintenance.deliveredThrough(path: database, sink: cursorName),
+                cursor >= lastEventID
+            {
+                drainedAt = .now
+                cpuAtDrain = BenchmarkProcessSample.current(pid: child.pid)?.cpuSeconds
+                progress("\(mode.rawValue): drained after \(Self.seconds(.now - started)) s; waiting for \(cyclesAfter) more cycles")
+            }
+            if let drainedAt, cycles.withLock({ $0.filter { $0.finishedAt > drainedAt }.count }) >= cyclesAfter { break }
+        }
+        guard let drainedAt else {
+            throw BenchmarkError("the backlog was not delivered within \(Int(timeout)) s (see \(directory.path))")
+        }
+        if let sample = BenchmarkProcessSample.current(pid: child.pid) {
+            peakRSS = max(peakRSS, sample.peakResidentKiB ?? sample.residentKiB ?? 0)
+        }
+        await child.stop()
+        await simulator.stop()
+        await receiver.stop()
+        daemon = nil
+
+        let counts = receiver.counts
+        let allCycles = cycles.withLock { $0 }
+        let first = counts.firstEventAt ?? started
+        return DeliveryBenchmarkResult(
+            mode: mode.rawValue, backlog: events, pollUsers: pollUsers, interval: interval,
+            startToDrainedSeconds: Self.seconds(drainedAt - started),
+            firstEventToDrainedSeconds: Self.seconds(drainedAt - first),
+            eventsPerSecond: Double(events) / max(0.001, Self.seconds(drainedAt - first)),
+            daemonCPUSecondsToDrain: cpuAtDrain ?? 0,
+            peakResidentMiB: Double(peakRSS) / 1024,
+            requests: counts.requests, eventsReceived: counts.events, badSignatures: counts.badSignatures,
+            repeatedRequests: counts.repeatedRequests,
+            cycleMillisecondsWhileDraining: allCycles.filter { $0.finishedAt <= drainedAt }.map(\.milliseconds),
+            cycleMillisecondsAfter: allCycles.filter { $0.finishedAt > drainedAt }.map(\.milliseconds),
+            overruns: overruns.load(ordering: .relaxed))
+    }
+
+    /// Writes `events` changes for users other than the simulator's through the daemon's store, all undelivered;
+    /// returns the last history id.
+    static func seedBacklog(path: String, events: Int) async throws -> Int64 {
+        let store = try PresenceStore(path: path, synchronous: .normal, logger: Logger(label: "benchmark-seed"))
+        let users = min(backlogUsers, events)
+        let ids = (0..<users).map { String(format: "bbbbbbbb-0000-4000-8000-%012d", $0) }
+        let availabilities = [("Available", "Available"), ("Busy", "InAMeeting"), ("Away", "Away"), ("DoNotDisturb", "Presenting")]
+        var written = 0
+        var round = 0
+        var last: Int64 = 0
+        let start = Timestamp.now().millisecondsSinceEpoch - Int64(events / users + 1) * 60_000
+        while written < events {
+            let count = min(users, events - written)
+            for chunk in stride(from: 0, to: count, by: 2_000) {
+                let observations = (chunk..<min(count, chunk + 2_000)).map { index in
+                    let (availability, activity) = availabilities[(index + round) % availabilities.count]
+                    return PresenceObservation(
+                        userID: ids[index],
+                        state: PresenceState(
+                            availability: availability, activity: activity,
+                            statusMessage: round % 3 == 0 ? nil : "Back at \(round % 24):00 — \"focus\" time",
+                            workLocationType: index % 2 == 0 ? "office" : "remote"),
+                        sequenceNumber: "S\(round)")
+                }
+                let changes = try await store.record(
+                    observations, observedAt: Timestamp(millisecondsSinceEpoch: start + Int64(round) * 60_000))
+                last = max(last, changes.last?.historyID ?? 0)
+                written += changes.count
+            }
+            round += 1
+        }
+        await store.close()
+        return last
+    }
+
+    /// Adds the benchmark's endpoint to the configuration the simulator wrote (and turns standard output off).
+    private func addWebhook(to configPath: String, url: String) throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: configPath))
+        guard var document = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw BenchmarkError("\(configPath) is not a JSON object")
+        }
+        document["events"] = [
+            "stdout": false,
+            "webhooks": [["name": "bench", "url": url, "secret": ["file": "bench-secret"], "mode": mode.rawValue]],
+        ]
+        try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
+            .write(to: URL(fileURLWithPath: configPath))
+    }
+
+    /// The value of `key=value` in a log line.
+    static func field(_ key: String, in line: String) -> String? {
+        guard let range = line.range(of: " \(key)=") else { return nil }
+        return String(line[range.upperBound...].prefix { $0 != " " })
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
+
+/// What one mode of the delivery benchmark measured.
+struct DeliveryBenchmarkResult: Codable, Sendable {
+    var mode: String
+    var backlog: Int
+    var pollUsers: Int
+    var interval: Double
+    /// From the daemon's start until the cursor passed the last backlog event.
+    var startToDrainedSeconds: Double
+    /// From the first event the receiver got until the drain was complete.
+    var firstEventToDrainedSeconds: Double
+    /// Backlog events over `firstEventToDrainedSeconds`.
+    var eventsPerSecond: Double
+    var daemonCPUSecondsToDrain: Double
+    var peakResidentMiB: Double
+    var requests: Int
+    /// Events the receiver counted (the backlog plus what polling added, plus redeliveries).
+    var eventsReceived: Int
+    var badSignatures: Int
+    var repeatedRequests: Int
+    var cycleMillisecondsWhileDraining: [Double]
+    var cycleMillisecondsAfter: [Double]
+    var overruns: Int
+}
