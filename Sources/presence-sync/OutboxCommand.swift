@@ -8,7 +8,8 @@ struct OutboxCommand: AsyncParsableCommand {
         commandName: "outbox",
         abstract: "Inspect event delivery: backlog per sink, dead letters, requeue them, purge delivered events.",
         subcommands: [
-            OutboxStatusCommand.self, OutboxListCommand.self, OutboxRetryCommand.self, OutboxPurgeCommand.self,
+            OutboxStatusCommand.self, OutboxListCommand.self, OutboxRetryCommand.self, OutboxEnableCommand.self,
+            OutboxPurgeCommand.self,
         ]
     )
 }
@@ -119,6 +120,33 @@ struct OutboxRetryCommand: AsyncParsableCommand {
             let configuration = loadConfigurationOrExit(config)
             let count = try OutboxMaintenance.requeueDeadLetters(path: configuration.databasePath, endpoint: endpoint)
             print("requeued \(count) dead letters; the daemon sends them again when the endpoint is idle")
+        }
+    }
+}
+
+/// `presence-sync outbox enable`: re-enables an endpoint that answered 410 Gone.
+struct OutboxEnableCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "enable",
+        abstract: "Re-enable a webhook endpoint that a 410 Gone disabled; delivery resumes from its cursor.",
+        discussion: "Example: presence-sync outbox enable --endpoint main --config /etc/presence-sync/config.json"
+    )
+
+    @Option(name: .long, help: "The daemon's configuration (names the database).") var config: String
+    @Option(name: .long, help: "The endpoint's name (events.webhooks[].name).") var endpoint: String
+
+    func run() async throws {
+        try await reportingFailures {
+            let configuration = loadConfigurationOrExit(config)
+            guard configuration.events.webhooks.contains(where: { $0.name == endpoint }) else {
+                printError("outbox enable: no webhook endpoint named '\(endpoint)' in \(config)")
+                throw ExitCode(64)
+            }
+            if let reason = try OutboxMaintenance.enableEndpoint(path: configuration.databasePath, endpoint: endpoint) {
+                print("re-enabled \(endpoint) (it was disabled: \(reason)); a running daemon resumes within seconds")
+            } else {
+                print("\(endpoint) was not disabled; nothing changed")
+            }
         }
     }
 }

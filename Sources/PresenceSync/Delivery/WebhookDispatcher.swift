@@ -27,6 +27,8 @@ public final class WebhookDispatcher: Sendable {
     private let recorder: (any DeliveryRecorder)?
     private let wake = WakeSignal()
     private let disabled = Mutex(false)
+    /// A `Retry-After` is stored for this endpoint and must be cleared after the next success.
+    private let retryAfterPersisted = Mutex(false)
     /// Requeued dead letters (`outbox retry`) handed to a lane and not finished yet; they sit below the cursor,
     /// so they never count for the watermark.
     private let requeuedInFlight = Mutex<Set<Int64>>([])
@@ -56,19 +58,57 @@ public final class WebhookDispatcher: Sendable {
     /// New events were committed.
     public func notify() { wake.signal() }
 
-    /// Delivers until cancelled (a disabled endpoint idles until then).
+    /// Delivers until cancelled. A disabled endpoint (410) sends nothing and looks every `enabledRecheck` whether
+    /// an operator re-enabled it (`outbox enable`); then it resumes from its cursor.
     public func run() async {
-        do {
-            if let reason = try await store.disabledReason(endpoint: endpoint.name) {
-                logger.error(
-                    "webhook endpoint is disabled; nothing is sent to it",
-                    metadata: ["reason": "\(reason)", "url": "\(endpoint.url)"])
-                await idleUntilCancelled()
-                return
-            }
-        } catch {
-            logger.error("cannot read the endpoint state", metadata: ["error": "\(error)"])
+        while !Task.isCancelled {
+            guard await waitUntilEnabled() else { return }
+            await waitForPersistedRetryAfter()
+            await deliverUntilDisabled()
         }
+    }
+
+    /// How often a disabled endpoint checks whether it was re-enabled.
+    static let enabledRecheck = Duration.seconds(5)
+
+    /// Returns true once the endpoint is enabled (at once when it is), false when cancelled first.
+    private func waitUntilEnabled() async -> Bool {
+        var reported = false
+        while !Task.isCancelled {
+            do {
+                guard let reason = try await store.disabledReason(endpoint: endpoint.name) else {
+                    if reported { logger.notice("webhook endpoint re-enabled; delivery resumes from its cursor") }
+                    disabled.withLock { $0 = false }
+                    return true
+                }
+                if !reported {
+                    logger.error(
+                        "webhook endpoint is disabled; nothing is sent to it until `outbox enable` re-enables it",
+                        metadata: ["reason": "\(reason)", "url": "\(endpoint.url)"])
+                    reported = true
+                }
+            } catch {
+                logger.error("cannot read the endpoint state", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: Self.enabledRecheck)
+        }
+        return false
+    }
+
+    /// Honours a `Retry-After` the receiver sent before a restart: nothing is sent before the time it asked for.
+    private func waitForPersistedRetryAfter() async {
+        guard let notBefore = try? await store.webhookNotBefore(endpoint: endpoint.name) else { return }
+        retryAfterPersisted.withLock { $0 = true }  // cleared after the next success
+        let wait = notBefore.millisecondsSinceEpoch - Timestamp.now().millisecondsSinceEpoch
+        guard wait > 0 else { return }
+        logger.notice(
+            "honouring the receiver's Retry-After from before the restart",
+            metadata: ["not_before": "\(notBefore)"])
+        try? await Task.sleep(for: .milliseconds(wait))
+    }
+
+    /// Streams the outbox through the lanes until cancelled or the endpoint is disabled; saves the cursor.
+    private func deliverUntilDisabled() async {
         var start: Int64?
         while start == nil && !Task.isCancelled {
             do {
@@ -88,11 +128,8 @@ public final class WebhookDispatcher: Sendable {
             group.cancelAll()
         }
         await saveCursor(watermark.watermark, previous: nil)
-        if disabled.withLock({ $0 }) { await idleUntilCancelled() }
-    }
-
-    private func idleUntilCancelled() async {
-        while !Task.isCancelled { await wake.wait(timeout: .seconds(3600)) }
+        // Requeued events that were in flight go back to the requeue list's reader on the next pass.
+        requeuedInFlight.withLock { $0.removeAll() }
     }
 
     /// Streams events after `start` into the lanes, keeping at most `window` in memory.
@@ -217,8 +254,13 @@ public final class WebhookDispatcher: Sendable {
             switch decision {
             case .done:
                 if attempt > 1 { logger.info("webhook delivered after retries", metadata: ["attempts": "\(attempt)"]) }
+                if retryAfterPersisted.withLock({ $0 }) {
+                    try? await store.setWebhookNotBefore(endpoint: endpoint.name, nil)
+                    retryAfterPersisted.withLock { $0 = false }
+                }
                 return true
             case .retry(let delay):
+                if let seconds = answer.retryAfterSeconds, seconds >= 1 { await persistRetryAfter(seconds) }
                 if attempt.nonzeroBitCount == 1 {
                     logger.warning(
                         "webhook request failed; will retry",
@@ -257,6 +299,17 @@ public final class WebhookDispatcher: Sendable {
             }
         }
         return false
+    }
+
+    /// Keeps the receiver's `Retry-After` in the database so that a restart does not undercut it.
+    private func persistRetryAfter(_ seconds: Double) async {
+        let until = Timestamp(millisecondsSinceEpoch: Timestamp.now().millisecondsSinceEpoch + Int64(seconds * 1000))
+        do {
+            try await store.setWebhookNotBefore(endpoint: endpoint.name, until)
+            retryAfterPersisted.withLock { $0 = true }
+        } catch {
+            logger.warning("cannot keep the receiver's Retry-After in the database", metadata: ["error": "\(error)"])
+        }
     }
 
     private static func recorded(_ decision: RetryPolicy.Decision) -> DeliveryOutcome {

@@ -10,7 +10,7 @@ public final class WebhookTransport: Sendable {
     public struct Answer: Sendable, Equatable {
         /// The HTTP status, nil when no answer came (timeout, connection refused or reset).
         public var status: Int?
-        /// `Retry-After` in seconds, when the answer carried one as a number of seconds.
+        /// `Retry-After` in seconds from now, when the answer carried one (seconds or an HTTP-date).
         public var retryAfterSeconds: Double?
         /// What went wrong without an answer, naming the URL (never headers, which may carry credentials).
         public var error: String?
@@ -40,9 +40,7 @@ public final class WebhookTransport: Sendable {
             let response = try await client.execute(request, deadline: deadline)
             // The body is not needed; read a little so the connection can be reused.
             _ = try? await response.body.collect(upTo: 64 * 1024)
-            let retryAfter = response.headers.first(name: "retry-after").flatMap {
-                Double($0.trimmingCharacters(in: .whitespaces))
-            }
+            let retryAfter = response.headers.first(name: "retry-after").flatMap { RetryAfter.seconds($0) }
             return Answer(status: Int(response.status.code), retryAfterSeconds: retryAfter, error: nil)
         } catch {
             if Task.isCancelled { throw CancellationError() }

@@ -92,6 +92,20 @@ public enum OutboxMaintenance {
 
     /// Requeues the dead letters of one endpoint (or of all): the running daemon sends them again within
     /// seconds, outside the per-user order (they are older than what was delivered since). Returns how many.
+    /// Re-enables an endpoint a 410 disabled; returns the reason it had been disabled for (nil: it was not).
+    /// A running daemon notices within seconds and resumes from the endpoint's cursor.
+    public static func enableEndpoint(path: String, endpoint: String) throws(StoreError) -> String? {
+        try withConnection(path: path, operation: "re-enabling \(endpoint)", mode: .readWrite) { db in
+            try db.inTransaction(.immediate) {
+                let reason =
+                    try db.prepare("SELECT reason FROM webhook_endpoints_disabled WHERE endpoint = ?1")
+                    .queryOne([.text(endpoint)]) { $0.text(0) } ?? nil
+                try db.prepare("DELETE FROM webhook_endpoints_disabled WHERE endpoint = ?1").execute([.text(endpoint)])
+                return reason
+            }
+        }
+    }
+
     public static func requeueDeadLetters(path: String, endpoint: String?) throws(StoreError) -> Int {
         try withConnection(path: path, operation: "requeueing dead letters", mode: .readWrite) { db in
             try db.inTransaction(.immediate) {

@@ -42,6 +42,33 @@ extension PresenceStore {
         }
     }
 
+    /// Stores (or clears, with nil) the time before which nothing may be sent to `endpoint`: the receiver's latest
+    /// `Retry-After`, kept in `store_info` so that a restart honours it. A later time never shortens an earlier one.
+    public func setWebhookNotBefore(endpoint: String, _ time: Timestamp?) async throws(StoreError) {
+        try await withConnection("storing the Retry-After of \(endpoint)") { db in
+            let key = Value.text("webhook_not_before:\(endpoint)")
+            if let time {
+                try db.cachedStatement(
+                    """
+                    INSERT INTO store_info (key, value) VALUES (?1, ?2)
+                    ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)
+                    """
+                ).execute([key, .text(time.iso8601)])
+            } else {
+                try db.cachedStatement("DELETE FROM store_info WHERE key = ?1").execute([key])
+            }
+        }
+    }
+
+    /// The stored `Retry-After` time of `endpoint`, if any.
+    public func webhookNotBefore(endpoint: String) async throws(StoreError) -> Timestamp? {
+        try await withConnection("reading the Retry-After of \(endpoint)") { db in
+            let text = try db.cachedStatement("SELECT value FROM store_info WHERE key = ?1")
+                .queryOne([.text("webhook_not_before:\(endpoint)")]) { $0.text(0) } ?? nil
+            return text.flatMap { Timestamp(iso8601: $0) }
+        }
+    }
+
     /// Why `endpoint` is disabled, or nil when it is active.
     public func disabledReason(endpoint: String) async throws(StoreError) -> String? {
         try await withConnection("reading the state of \(endpoint)") { db in
