@@ -35,6 +35,8 @@ public final class GraphSimulator: Sendable {
     private let logger: Logger
     private let tenant: SimulatedTenant
     private let server = Mutex(ServerState.idle)
+    /// Every getPresencesByUserId request: when it arrived and how it was answered (tests check pacing with it).
+    private let presenceRequestLog = PresenceRequestLog()
 
     /// Creates the tenant without binding anything. Instant for any user count: ids are computed, not stored, and
     /// each user gets its deterministic initial state when first touched.
@@ -171,6 +173,11 @@ public final class GraphSimulator: Sendable {
         tenant.revokeTokens()
     }
 
+    /// Every getPresencesByUserId request answered so far, in the order they were answered.
+    public var presenceRequests: [PresenceRequestRecord] {
+        presenceRequestLog.records.withLock { $0 }
+    }
+
     /// Counters of everything served so far.
     public var statistics: SimulatorStatistics {
         tenant.statistics
@@ -184,13 +191,30 @@ public final class GraphSimulator: Sendable {
             await token.respond(to: request, context: context)
         }
         let presence = PresenceEndpoint(tenant: tenant, json: PresenceJSON(), logger: logger)
+        let log = presenceRequestLog
         router.post("v1.0/communications/getPresencesByUserId") { request, context in
-            try await presence.respond(to: request, context: context)
+            let arrived = ContinuousClock.now
+            let response = try await presence.respond(to: request, context: context)
+            log.records.withLock { $0.append(PresenceRequestRecord(arrivedAt: arrived, status: Int(response.status.code))) }
+            return response
         }
         ControlEndpoints(tenant: tenant).register(on: router)
         PresenceAPIEndpoints(tenant: tenant).register(on: router)
         return router
     }
+}
+
+/// One getPresencesByUserId request as the simulator saw it.
+public struct PresenceRequestRecord: Sendable {
+    /// When the request arrived (before any delay fault).
+    public var arrivedAt: ContinuousClock.Instant
+    /// The status it was answered with.
+    public var status: Int
+}
+
+/// The simulator's record of presence requests, shared by reference with the route handler.
+final class PresenceRequestLog: Sendable {
+    let records = Mutex<[PresenceRequestRecord]>([])
 }
 
 /// Why the simulator could not do what was asked (currently: start).

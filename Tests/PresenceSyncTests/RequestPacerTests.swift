@@ -46,3 +46,38 @@ struct RequestPacerTests {
         #expect(await pacer.waits >= 2)
     }
 }
+
+@Suite("RequestPacer: throttling pauses everyone and halves the budget")
+struct RequestPacerThrottlingTests {
+    @Test("after throttled(for:) no request starts before the pause ends")
+    func pause() async throws {
+        let pacer = RequestPacer(limit: 100, window: .seconds(1))
+        await pacer.throttled(for: .milliseconds(300))
+        let started = ContinuousClock.now
+        try await pacer.acquire()
+        #expect(ContinuousClock.now - started >= .milliseconds(290))
+        #expect(await pacer.throttles == 1)
+        #expect(await pacer.waits >= 1)
+    }
+
+    @Test("the budget halves on each throttle (at least 1) and grows back by one per answered request")
+    func budget() async {
+        let pacer = RequestPacer(limit: 8, window: .seconds(1))
+        await pacer.throttled(for: .zero)
+        #expect(await pacer.currentLimit == 4)
+        for _ in 0..<3 { await pacer.throttled(for: .zero) }
+        #expect(await pacer.currentLimit == 1)
+        for _ in 0..<20 { await pacer.answered() }
+        #expect(await pacer.currentLimit == 8)
+    }
+
+    @Test("a shorter later pause does not cut an earlier longer one")
+    func longestPauseWins() async throws {
+        let pacer = RequestPacer(limit: 100, window: .seconds(1))
+        await pacer.throttled(for: .milliseconds(300))
+        await pacer.throttled(for: .milliseconds(10))
+        let started = ContinuousClock.now
+        try await pacer.acquire()
+        #expect(ContinuousClock.now - started >= .milliseconds(290))
+    }
+}

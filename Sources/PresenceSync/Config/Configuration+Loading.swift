@@ -206,6 +206,10 @@ extension Configuration {
             try reader.number("connectTimeoutSeconds", in: 1...600) ?? settings.connectTimeoutSeconds
         settings.lastSeenWriteSeconds =
             try reader.number("lastSeenWriteSeconds", in: 0...86_400) ?? settings.lastSeenWriteSeconds
+        settings.maxAttempts = try reader.integer("maxAttempts", in: 1...20) ?? settings.maxAttempts
+        settings.retryInitialSeconds =
+            try reader.number("retryInitialSeconds", in: 0.01...600) ?? settings.retryInitialSeconds
+        settings.retryMaxSeconds = try reader.number("retryMaxSeconds", in: 0.01...3600) ?? settings.retryMaxSeconds
         try reader.finish()
         return settings
     }

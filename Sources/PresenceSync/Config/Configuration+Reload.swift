@@ -22,6 +22,9 @@ extension Configuration {
         applied.polling.maxConcurrentRequests = new.polling.maxConcurrentRequests
         applied.polling.requestBudget = new.polling.requestBudget
         applied.polling.budgetWindowSeconds = new.polling.budgetWindowSeconds
+        applied.polling.maxAttempts = new.polling.maxAttempts
+        applied.polling.retryInitialSeconds = new.polling.retryInitialSeconds
+        applied.polling.retryMaxSeconds = new.polling.retryMaxSeconds
         applied.logLevel = new.logLevel
         applied.events.stdout = new.events.stdout
         applied.events.webhooks = new.events.webhooks

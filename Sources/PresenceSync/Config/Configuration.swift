@@ -79,6 +79,12 @@ public struct PollingSettings: Sendable, Equatable {
     public var connectTimeoutSeconds: Double = 10
     /// How stale `presence_current.last_seen` may get in the file before it is rewritten (0: every cycle).
     public var lastSeenWriteSeconds: Double = 300
+    /// Attempts per batch and cycle, the first included, for 429, 5xx and connection failures (1: no retry).
+    public var maxAttempts: Int = 4
+    /// The first retry delay; each further retry doubles it (jittered), up to `retryMaxSeconds`.
+    public var retryInitialSeconds: Double = 1
+    /// The cap on a retry delay (a longer Retry-After still wins).
+    public var retryMaxSeconds: Double = 60
 
     public init() {}
 }

@@ -11,8 +11,8 @@ public struct HTTPAnswer: Sendable {
 
     /// Graph's `request-id` header, kept for every error report.
     public var requestID: String? { headers.first(name: "request-id") }
-    /// `Retry-After` in seconds when the header holds a whole number of seconds.
-    public var retryAfterSeconds: Double? { headers.first(name: "retry-after").flatMap { Double($0) } }
+    /// `Retry-After` in seconds from now (the header holds seconds or an HTTP-date).
+    public var retryAfterSeconds: Double? { headers.first(name: "retry-after").flatMap { RetryAfter.seconds($0) } }
 }
 
 /// The one HTTP path every outgoing request takes, to Microsoft and to the simulator alike.

@@ -239,7 +239,7 @@ public final class Daemon: Sendable {
         let cycle =
             "cycle \(summary.number) at \(summary.finishedAt): \(summary.users) users, \(summary.changes) changes, "
             + "\(summary.missing) missing, \(summary.failedBatches) failed batches, "
-            + "\(summary.budgetWaits) throttle waits"
+            + "\(summary.throttled) throttled, \(summary.budgetWaits) throttle waits"
         guard !backlogs.isEmpty else { return cycle + "; no event sinks" }
         return cycle + "; backlog " + backlogs.map { "\($0.sink) \($0.count)" }.joined(separator: ", ")
     }
@@ -252,7 +252,7 @@ public final class Daemon: Sendable {
                 "cycle": "\(summary.number)", "users": "\(summary.users)", "observed": "\(summary.observed)",
                 "changes": "\(summary.changes)", "missing": "\(summary.missing)",
                 "failed_batches": "\(summary.failedBatches)", "unexpected_ids": "\(summary.unexpectedIDs)",
-                "budget_waits": "\(summary.budgetWaits)", "ms": "\(milliseconds)",
+                "budget_waits": "\(summary.budgetWaits)", "throttled": "\(summary.throttled)", "ms": "\(milliseconds)",
             ])
     }
 }

@@ -16,6 +16,7 @@ public final class DaemonMetrics: GraphMetricsRecorder, DeliveryRecorder {
     private let cycleDuration: CoreMetrics.Timer
     private let batchLatency: CoreMetrics.Timer
     private let budgetWaits: CoreMetrics.Counter
+    private let throttled: CoreMetrics.Counter
     private let usersTracked: CoreMetrics.Gauge
     private let changes: CoreMetrics.Counter
     private let missingUsers: CoreMetrics.Counter
@@ -61,6 +62,7 @@ public final class DaemonMetrics: GraphMetricsRecorder, DeliveryRecorder {
         cycleDuration = CoreMetrics.Timer(label: "presence_sync_cycle_duration_seconds", factory: factory)
         batchLatency = CoreMetrics.Timer(label: "presence_sync_batch_latency_seconds", factory: factory)
         budgetWaits = counter("budget_waits_total")
+        throttled = counter("graph_throttled_total")
         usersTracked = gauge("users_tracked")
         changes = counter("changes_total")
         missingUsers = counter("missing_users_total")
@@ -81,6 +83,7 @@ public final class DaemonMetrics: GraphMetricsRecorder, DeliveryRecorder {
         missingUsers.increment(by: summary.missing)
         failedBatches.increment(by: summary.failedBatches)
         budgetWaits.increment(by: summary.budgetWaits)
+        throttled.increment(by: summary.throttled)
         let succeeded = summary.observed > 0
         if succeeded { lastSuccessfulCycle.record(Date().timeIntervalSince1970) }
         readiness.withLock { state in

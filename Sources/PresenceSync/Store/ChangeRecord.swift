@@ -43,8 +43,10 @@ public struct CycleSummary: Sendable, Equatable {
     public var failedBatches = 0
     /// Ids in answers that were not asked for, or answered twice (ignored).
     public var unexpectedIDs = 0
-    /// Requests that waited for the request budget.
+    /// Requests that waited for the request budget or a throttling pause.
     public var budgetWaits = 0
+    /// Attempts Graph throttled (429, or 503 with Retry-After); each was retried or its batch skipped.
+    public var throttled = 0
 
     public init(number: Int, startedAt: Timestamp, users: Int) {
         self.number = number

@@ -13,6 +13,7 @@ public final class PresencePoller: Sendable {
     private let store: PresenceStore
     private let sink: any EventSink
     private let pacer: RequestPacer
+    private let retryPolicy: GraphRetryPolicy
     private let settings: PollingSettings
     private let eventSource: String
     private let logger: Logger
@@ -32,6 +33,9 @@ public final class PresencePoller: Sendable {
         self.store = store
         self.sink = sink
         self.pacer = pacer
+        self.retryPolicy = GraphRetryPolicy(
+            maxAttempts: settings.maxAttempts, initial: .milliseconds(Int64(settings.retryInitialSeconds * 1000)),
+            maximum: .milliseconds(Int64(settings.retryMaxSeconds * 1000)))
         self.settings = settings
         self.eventSource = eventSource
         self.logger = logger
@@ -77,19 +81,13 @@ public final class PresencePoller: Sendable {
         var missing = 0
         var unexpected = 0
         var failed = false
+        /// Attempts Graph throttled (429, or 503 with Retry-After).
+        var throttled = 0
     }
 
     private func poll(_ ids: [String]) async -> BatchOutcome {
         var outcome = BatchOutcome()
-        let answer: PresenceBatchAnswer
-        do {
-            try await pacer.acquire()
-            answer = try await client.presences(for: ids)
-        } catch {
-            if !Task.isCancelled {
-                logger.warning(
-                    "batch skipped this cycle", metadata: ["users": "\(ids.count)", "error": "\(error)"])
-            }
+        guard let answer = await fetch(ids, outcome: &outcome) else {
             outcome.failed = true
             return outcome
         }
@@ -113,6 +111,54 @@ public final class PresencePoller: Sendable {
             await sink.emit(changes.map { ChangeEvent(change: $0, source: eventSource, storeInstanceID: instanceID) })
         }
         return outcome
+    }
+
+    /// Asks Graph for one batch, retrying as `retryPolicy` says; nil when the batch is skipped this cycle.
+    ///
+    /// Every attempt waits for the pacer. Throttling (429, or 503 with Retry-After) pauses the pacer for every
+    /// batch of the cycle and halves its budget; the retry itself never comes before the Retry-After.
+    private func fetch(_ ids: [String], outcome: inout BatchOutcome) async -> PresenceBatchAnswer? {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let error: GraphError
+            do {
+                try await pacer.acquire()
+            } catch {
+                return nil  // cancelled
+            }
+            do {
+                let answer = try await client.presences(for: ids)
+                await pacer.answered()
+                return answer
+            } catch let failure {
+                error = failure
+            }
+            if Task.isCancelled || error == .cancelled { return nil }
+            switch retryPolicy.decide(error, attempt: attempt, jitter: Double.random(in: 0...1)) {
+            case .giveUp:
+                logger.warning(
+                    "batch skipped this cycle",
+                    metadata: ["users": "\(ids.count)", "attempts": "\(attempt)", "error": "\(error)"])
+                return nil
+            case .retry(let delay, let throttled):
+                if throttled {
+                    outcome.throttled += 1
+                    await pacer.throttled(for: delay)
+                }
+                logger.info(
+                    "batch failed; retrying",
+                    metadata: [
+                        "users": "\(ids.count)", "attempt": "\(attempt)", "retry_in": "\(delay)",
+                        "error": "\(error)",
+                    ])
+                do {
+                    try await Task.sleep(for: delay)
+                } catch {
+                    return nil
+                }
+            }
+        }
     }
 
     /// Keeps the first answer for each requested id; counts ids not requested or answered twice.
@@ -155,5 +201,6 @@ extension CycleSummary {
         missing += outcome.missing
         unexpectedIDs += outcome.unexpected
         if outcome.failed { failedBatches += 1 }
+        throttled += outcome.throttled
     }
 }

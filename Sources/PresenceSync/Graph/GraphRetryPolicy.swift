@@ -1,0 +1,63 @@
+/// What to do after a getPresencesByUserId attempt failed: send it again after a delay, or skip the batch.
+///
+/// Retried: 429 (throttled), 500/502/503/504 and transport failures (connection refused, reset, timeout), at most
+/// `maxAttempts` attempts in all. Not retried: other statuses, malformed answers (the same request would get the
+/// same answer), sign-in failures (the token provider has its own backoff) and cancellation.
+///
+/// Delays: attempt n (1 for the first) failing waits `initial × 2^(n-1)`, capped at `maximum`, with jitter over
+/// its upper half (with 1 s and 30 s: 0.5–1 s, 1–2 s, 2–4 s, 4–8 s ...). A `Retry-After` longer than that wins:
+/// it is never undercut. A 429, or a 503 that carries `Retry-After`, is throttling: the caller slows the whole
+/// cycle, not only this request.
+public struct GraphRetryPolicy: Sendable, Equatable {
+    public enum Decision: Sendable, Equatable {
+        /// Send again after `delay`; `throttled` when Graph asked the whole application to slow down.
+        case retry(after: Duration, throttled: Bool)
+        /// Skip the batch for this cycle.
+        case giveUp
+    }
+
+    /// Attempts in all, the first included.
+    public var maxAttempts: Int
+    public var initial: Duration
+    public var maximum: Duration
+
+    public init(maxAttempts: Int, initial: Duration, maximum: Duration) {
+        self.maxAttempts = maxAttempts
+        self.initial = initial
+        self.maximum = maximum
+    }
+
+    /// Decides after attempt `attempt` failed with `error`; `jitter` is in 0...1 (random in the daemon).
+    public func decide(_ error: GraphError, attempt: Int, jitter: Double) -> Decision {
+        let retryAfter: Double?
+        let throttled: Bool
+        switch error {
+        case .transport:
+            retryAfter = nil
+            throttled = false
+        case .status(let status, _, _, _, let seconds) where status == 429 || [500, 502, 503, 504].contains(status):
+            retryAfter = seconds
+            throttled = status == 429 || (status == 503 && seconds != nil)
+        case .status, .malformedAnswer, .authentication, .cancelled:
+            return .giveUp
+        }
+        guard attempt < maxAttempts else { return .giveUp }
+        let backoff = self.backoff(attempt: attempt)
+        var delay = backoff / 2 + (backoff / 2) * min(1, max(0, jitter))
+        if let retryAfter, retryAfter > 0 {
+            let asked = Duration.milliseconds(Int64((retryAfter * 1000).rounded(.up)))
+            if asked > delay { delay = asked }
+        }
+        return .retry(after: delay, throttled: throttled)
+    }
+
+    /// `initial × 2^(attempt-1)`, capped at `maximum`.
+    func backoff(attempt: Int) -> Duration {
+        var delay = initial
+        for _ in 1..<max(1, attempt) {
+            delay *= 2
+            if delay >= maximum { return maximum }
+        }
+        return min(delay, maximum)
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import GraphSimulator
+import PresenceSync
+import Testing
+import TestSupport
+
+/// Graph throttling and server trouble against the simulator's fault injection, seen from the simulator's side:
+/// when each request arrived and how it was answered.
+@Suite("Throttling and transient Graph failures", .serialized)
+struct ThrottlingTests {
+    static func run(
+        simulator: GraphSimulator, settings: SimulatorConfiguration, cycles: Int, polling: [String: Any]
+    ) async throws -> (HistoryReader, TemporaryDirectory) {
+        let directory = TemporaryDirectory()
+        let database = directory.file("presence.db")
+        var document = SimulatorSetup.document(for: simulator, settings: settings, database: database)
+        document["polling"] = polling
+        let sink = CollectingSink()
+        let daemon = Daemon(
+            configuration: try SimulatorSetup.configuration(document),
+            options: DaemonIntegrationTests.options(cycles: cycles, sink: sink, secret: settings.clientSecret),
+            logger: DaemonIntegrationTests.logger)
+        try await daemon.run()
+        return (try HistoryReader(path: database), directory)
+    }
+
+    @Test("a 429 storm: nothing is sent before Retry-After, the budget holds with retries, no change is lost")
+    func tooManyRequestsStorm() async throws {
+        let (simulator, settings) = try await DaemonIntegrationTests.startSimulator(users: 40, changeProbability: 0.4)
+        defer { Task { await simulator.stop() } }
+        simulator.inject(Array(repeating: .status(429, retryAfterSeconds: 1), count: 6))
+        let (reader, directory) = try await Self.run(
+            simulator: simulator, settings: settings, cycles: 4,
+            polling: [
+                "intervalSeconds": 0.3, "batchSize": 10, "maxConcurrentRequests": 4, "requestBudget": 6,
+                "budgetWindowSeconds": 2, "maxAttempts": 8, "retryInitialSeconds": 0.05,
+            ])
+        let requests = simulator.presenceRequests.sorted { $0.arrivedAt < $1.arrivedAt }
+        #expect(requests.filter { $0.status == 429 }.count == 6)
+        // Requests already on the wire when a 429 came back may arrive just after it; nothing sent afterwards may
+        // arrive before its Retry-After.
+        for throttled in requests where throttled.status == 429 {
+            let early = requests.filter {
+                $0.arrivedAt > throttled.arrivedAt + .milliseconds(150)
+                    && $0.arrivedAt < throttled.arrivedAt + .milliseconds(950)
+            }
+            #expect(early.isEmpty, "\(early.count) requests arrived before the Retry-After of a 429 had passed")
+        }
+        // The budget (6 per 2 s) holds, retries included.
+        for (index, first) in requests.enumerated() {
+            let inWindow = requests[index...].prefix { $0.arrivedAt < first.arrivedAt + .milliseconds(1950) }
+            #expect(inWindow.count <= 6, "\(inWindow.count) requests within 2 s")
+        }
+        #expect(try reader.integer("SELECT sum(failed_batches) FROM poll_cycles") == 0)
+        for user in simulator.userIDs {
+            #expect(try reader.states(of: user) == SimulatorSetup.distinctStates(simulator.servedStates(for: user)))
+        }
+        #expect(try reader.invariantViolations() == [])
+        _ = directory
+    }
+
+    @Test("503 and 504 are retried with backoff; a batch failing every attempt is skipped and counted")
+    func serverErrors() async throws {
+        let (simulator, settings) = try await DaemonIntegrationTests.startSimulator(users: 20, changeProbability: 0.4)
+        defer { Task { await simulator.stop() } }
+        // One request at a time: batch 1 gets 503, 504, 503 (three attempts: skipped); batch 2 gets 503, 503 and
+        // then its third attempt is served.
+        simulator.inject([
+            .status(503, retryAfterSeconds: nil), .status(504, retryAfterSeconds: nil),
+            .status(503, retryAfterSeconds: nil), .status(503, retryAfterSeconds: nil),
+            .status(503, retryAfterSeconds: nil),
+        ])
+        let (reader, directory) = try await Self.run(
+            simulator: simulator, settings: settings, cycles: 3,
+            polling: [
+                "intervalSeconds": 0.3, "batchSize": 10, "maxConcurrentRequests": 1, "maxAttempts": 3,
+                "retryInitialSeconds": 0.1,
+            ])
+        #expect(try reader.integer("SELECT failed_batches FROM poll_cycles WHERE id = 1") == 1)
+        #expect(try reader.integer("SELECT observed FROM poll_cycles WHERE id = 1") == 10)
+        #expect(try reader.integer("SELECT sum(failed_batches) FROM poll_cycles WHERE id > 1") == 0)
+        let requests = simulator.presenceRequests.sorted { $0.arrivedAt < $1.arrivedAt }
+        #expect(requests.prefix(6).map(\.status) == [503, 504, 503, 503, 503, 200])
+        // Backoff between attempts of the same batch: at least half of 0.1 s, then of 0.2 s.
+        #expect(requests[1].arrivedAt - requests[0].arrivedAt >= .milliseconds(45))
+        #expect(requests[2].arrivedAt - requests[1].arrivedAt >= .milliseconds(95))
+        for user in simulator.userIDs {
+            #expect(try reader.states(of: user) == SimulatorSetup.distinctStates(simulator.servedStates(for: user)))
+        }
+        #expect(try reader.invariantViolations() == [])
+        _ = directory
+    }
+}
