@@ -12,8 +12,9 @@ import Synchronization
 /// 410 disables the endpoint, persistently and loudly. The cursor follows the `DeliveryWatermark` and is written
 /// every `cursorWriteInterval` and at shutdown; after a crash, events past it are sent again with their ids.
 public final class WebhookDispatcher: Sendable {
-    /// Events held in memory per endpoint at most (read but not yet completed).
-    static let window = 10_000
+    /// Events held in memory per endpoint at most (read but not yet completed): enough to keep every lane busy
+    /// with full batches, small enough that draining a backlog stays well inside the daemon's memory budget.
+    static let window = 5_000
     static let cursorWriteInterval = Duration.milliseconds(200)
 
     /// The endpoint this dispatcher delivers to, as configured.
