@@ -18,7 +18,17 @@ public struct ChangeEvent: Sendable, Equatable {
 
     /// The event as one line of JSON (no trailing newline), keys in a fixed order.
     public func json() -> [UInt8] {
-        var writer = JSONWriter(capacity: 640)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(640)
+        appendJSON(to: &bytes)
+        return bytes
+    }
+
+    /// Appends `json()` to `output` without an intermediate array (a batch body holds hundreds of events).
+    public func appendJSON(to output: inout [UInt8]) {
+        var writer = JSONWriter(continuing: output)
+        output = []
+        defer { output = writer.take() }
         writer.beginObject()
         writer.field("specversion", "1.0")
         writer.field("id", id)
@@ -44,7 +54,6 @@ public struct ChangeEvent: Sendable, Equatable {
         writer.endArray()
         writer.endObject()
         writer.endObject()
-        return writer.bytes
     }
 
     private static func write(

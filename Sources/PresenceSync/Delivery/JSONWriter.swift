@@ -9,6 +9,15 @@ struct JSONWriter {
 
     init(capacity: Int = 512) { bytes.reserveCapacity(capacity) }
 
+    /// Goes on writing after `bytes` (which the caller then drops, so appends do not copy it).
+    init(continuing bytes: [UInt8]) { self.bytes = bytes }
+
+    /// Hands the text out, leaving the writer empty (no copy).
+    mutating func take() -> [UInt8] {
+        defer { bytes = [] }
+        return bytes
+    }
+
     mutating func beginObject() { separate(); bytes.append(UInt8(ascii: "{")); needsComma.append(false) }
     mutating func endObject() { bytes.append(UInt8(ascii: "}")); needsComma.removeLast() }
     mutating func beginArray() { separate(); bytes.append(UInt8(ascii: "[")); needsComma.append(false) }

@@ -25,7 +25,7 @@ public final class StdoutSink: EventSink, @unchecked Sendable {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(events.count * 600)
         for event in events {
-            bytes.append(contentsOf: event.json())
+            event.appendJSON(to: &bytes)
             bytes.append(UInt8(ascii: "\n"))
         }
         let lines = bytes

@@ -201,12 +201,16 @@ public final class WebhookDispatcher: Sendable {
             return ([records[0]], ChangeEvent(change: records[0], source: source, storeInstanceID: instanceID).json())
         }
         var body: [UInt8] = [UInt8(ascii: "[")]
+        body.reserveCapacity(min(endpoint.maxBatchBytes, records.count * 700) + 2)
         var taken = 0
         for record in records {
-            let json = ChangeEvent(change: record, source: source, storeInstanceID: instanceID).json()
-            if taken > 0 && body.count + json.count + 2 > endpoint.maxBatchBytes { break }
+            let before = body.count
             if taken > 0 { body.append(UInt8(ascii: ",")) }
-            body.append(contentsOf: json)
+            ChangeEvent(change: record, source: source, storeInstanceID: instanceID).appendJSON(to: &body)
+            if taken > 0 && body.count + 1 > endpoint.maxBatchBytes {
+                body.removeLast(body.count - before)
+                break
+            }
             taken += 1
         }
         body.append(UInt8(ascii: "]"))

@@ -1,3 +1,4 @@
+import DequeModule
 import Synchronization
 
 /// How far an endpoint has delivered when events complete out of order across lanes.
@@ -43,7 +44,8 @@ final class DeliveryWatermark: Sendable {
 
 /// The queue of one lane: the events of the users hashed to it, in history order.
 final class DeliveryLane: Sendable {
-    private let queue = Mutex<[ChangeRecord]>([])
+    /// A deque: requests take events off the front, the reader appends at the back.
+    private let queue = Mutex<Deque<ChangeRecord>>([])
     let wake = WakeSignal()
 
     init() {}
