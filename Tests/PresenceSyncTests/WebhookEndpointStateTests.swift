@@ -85,4 +85,29 @@ struct WebhookEndpointStateTests {
         #expect(try reader.integer(disabled) == 0)
         WebhookDeliveryTests.checkOrder(receiver.deliveries)
     }
+
+    @Test("batch mode keeps each body within maxBatchBytes, several events per request when they fit")
+    func batchBytesLimit() async throws {
+        let fixture = try await Fixture(users: 40, changeProbability: 0)
+        let receiver = try await WebhookReceiver(secrets: [WebhookDeliveryTests.secret])
+        defer {
+            Task {
+                await receiver.stop()
+                await fixture.simulator.stop()
+            }
+        }
+        let (daemon, task) = fixture.start(
+            try fixture.configuration([
+                fixture.endpoint("main", receiver, ["mode": "batch", "maxBatchBytes": 2500, "maxConcurrentUsers": 1])
+            ]))
+        try await fixture.waitForCycles(1)
+        let expected = try fixture.eventIDs()
+        #expect(await receiver.wait { _ in WebhookDeliveryTests.acknowledgedIDs(receiver) == expected })
+        daemon.stop()
+        try await task.value
+        #expect(receiver.deliveries.allSatisfy { $0.bodyBytes <= 2500 })
+        #expect(receiver.deliveries.contains { $0.events.count > 1 })
+        #expect(receiver.deliveries.allSatisfy { $0.signatureValid })
+        WebhookDeliveryTests.checkOrder(receiver.deliveries)
+    }
 }

@@ -32,6 +32,8 @@ public final class WebhookReceiver: Sendable {
         public var receivedAt: ContinuousClock.Instant
         /// The status the receiver answered (0: held past the client's timeout by `.hang`).
         public var status: Int
+        /// The body's size in bytes.
+        public var bodyBytes: Int = 0
     }
 
     private struct State {
@@ -84,14 +86,15 @@ public final class WebhookReceiver: Sendable {
                         Delivery(
                             webhookID: id, timestamp: timestamp, contentType: headers["content-type"] ?? "",
                             signatureValid: valid, headers: headers, events: Self.events(in: bytes), receivedAt: .now,
-                            status: 0))
+                            status: 0, bodyBytes: bytes.count))
                 }
                 try? await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
                 return Response(status: .ok)
             }
             let delivery = Delivery(
                 webhookID: id, timestamp: timestamp, contentType: headers["content-type"] ?? "", signatureValid: valid,
-                headers: headers, events: Self.events(in: bytes), receivedAt: .now, status: status)
+                headers: headers, events: Self.events(in: bytes), receivedAt: .now, status: status,
+                bodyBytes: bytes.count)
             shared.state.withLock { $0.deliveries.append(delivery) }
             return Response(status: .init(code: status), headers: answerHeaders)
         }

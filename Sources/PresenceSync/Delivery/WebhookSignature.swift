@@ -43,16 +43,14 @@ public enum WebhookSigner {
     public static func signature(
         id: String, timestamp: Int64, body: some Collection<UInt8>, secrets: [WebhookSecret]
     ) -> String {
-        var content = [UInt8]()
-        content.reserveCapacity(id.utf8.count + 24 + body.count)
-        content.append(contentsOf: id.utf8)
-        content.append(UInt8(ascii: "."))
-        content.append(contentsOf: String(timestamp).utf8)
-        content.append(UInt8(ascii: "."))
-        content.append(contentsOf: body)
+        // The signed content is fed to the MAC in pieces: a batch body is tens of kilobytes, not worth copying.
+        let prefix = Array("\(id).\(timestamp).".utf8)
         return secrets.map { secret in
-            let mac = HMAC<SHA256>.authenticationCode(for: content, using: SymmetricKey(data: secret.key))
-            return "v1," + Data(mac).base64EncodedString()
+            var mac = HMAC<SHA256>(key: SymmetricKey(data: secret.key))
+            mac.update(data: prefix)
+            let fed: Void? = body.withContiguousStorageIfAvailable { mac.update(data: UnsafeRawBufferPointer($0)) }
+            if fed == nil { mac.update(data: Array(body)) }
+            return "v1," + Data(mac.finalize()).base64EncodedString()
         }.joined(separator: " ")
     }
 }

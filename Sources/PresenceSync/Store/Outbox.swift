@@ -68,9 +68,7 @@ enum Outbox {
             historyID: row.int64(0), userID: row.text(1) ?? "", previous: previous,
             previousSince: row.text(8).flatMap(Timestamp.init(iso8601:)), current: CurrentRow.state(row, from: 9),
             sequenceNumber: row.text(15),
-            changedFields: (row.text(16) ?? "").split(separator: ",").compactMap {
-                PresenceField(rawValue: String($0))
-            },
+            changedFields: PresenceField.list(commaSeparated: row.text(16)),
             since: row.text(17).flatMap(Timestamp.init(iso8601:)) ?? Timestamp(millisecondsSinceEpoch: 0))
     }
 

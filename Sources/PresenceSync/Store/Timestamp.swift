@@ -56,8 +56,15 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// Parses the text `iso8601` writes (also without milliseconds, and with a `+00:00` suffix); nil otherwise.
     public init?(iso8601 text: String) {
-        let bytes = Array(text.utf8)
-        guard bytes.count >= 20, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
+        var text = text
+        guard let milliseconds = text.withUTF8({ Self.parse(iso8601: $0) }) else { return nil }
+        millisecondsSinceEpoch = milliseconds
+    }
+
+    /// Milliseconds since the epoch of ISO-8601 UTF-8 bytes, read in place (no copies: outbox reads parse two per
+    /// event).
+    private static func parse(iso8601 bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
+        guard bytes.count >= 19, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
             bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: " "), bytes[13] == UInt8(ascii: ":"),
             bytes[16] == UInt8(ascii: ":")
         else { return nil }
@@ -86,10 +93,10 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
             guard digits > 0 else { return nil }
             for _ in digits..<max(digits, 3) { millis *= 10 }
         }
-        let rest = String(decoding: bytes[index...], as: UTF8.self)
-        guard rest == "Z" || rest == "+00:00" || rest.isEmpty else { return nil }
-        let days = Self.days(fromCivil: year, month, day)
-        millisecondsSinceEpoch = ((days * 86_400) + hour * 3600 + minute * 60 + second) * 1000 + millis
+        let rest = UnsafeBufferPointer(rebasing: bytes[index...])
+        guard rest.isEmpty || rest.elementsEqual("Z".utf8) || rest.elementsEqual("+00:00".utf8) else { return nil }
+        let days = days(fromCivil: year, month, day)
+        return ((days * 86_400) + hour * 3600 + minute * 60 + second) * 1000 + millis
     }
 
     /// Howard Hinnant's days-from-civil algorithm (proleptic Gregorian calendar).

@@ -51,3 +51,16 @@ public struct PresenceObservation: Sendable, Equatable {
         self.sequenceNumber = sequenceNumber
     }
 }
+
+extension PresenceField {
+    /// Parses `availability,activity` as stored in the outbox, byte by byte (a backlog drain reads millions);
+    /// unknown names are skipped.
+    static func list(commaSeparated text: String?) -> [PresenceField] {
+        guard let text, !text.isEmpty else { return [] }
+        var fields: [PresenceField] = []
+        for part in text.utf8.split(separator: UInt8(ascii: ",")) {
+            if let field = allCases.first(where: { $0.rawValue.utf8.elementsEqual(part) }) { fields.append(field) }
+        }
+        return fields
+    }
+}
