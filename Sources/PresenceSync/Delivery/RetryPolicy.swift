@@ -56,12 +56,7 @@ public struct RetryPolicy: Sendable, Equatable {
 
     /// The backoff before retry number `attempt` (1 for the first retry), before jitter.
     public func backoff(attempt: Int) -> Duration {
-        var delay = initial
-        for _ in 1..<max(1, attempt) {
-            delay *= 2
-            if delay >= maximum { return maximum }
-        }
-        return min(delay, maximum)
+        Backoff(initial: initial, maximum: maximum).delay(attempt: attempt)
     }
 
     /// Decides after attempt number `attempt` (1 for the first try) ended with `outcome`.
@@ -78,9 +73,8 @@ public struct RetryPolicy: Sendable, Equatable {
         case .permanent(let reason):
             return .deadLetter(reason: reason)
         case .transient(let reason, let retryAfter):
-            let backoff = backoff(attempt: attempt)
-            var delay = backoff / 2 + (backoff / 2) * min(1, max(0, jitter))
-            if let retryAfter, retryAfter > delay { delay = retryAfter }
+            let delay = Backoff(initial: initial, maximum: maximum)
+                .wait(attempt: attempt, jitter: jitter, retryAfter: retryAfter)
             if elapsed + delay > window {
                 return .deadLetter(reason: "\(reason); gave up after \(attempt) attempts")
             }

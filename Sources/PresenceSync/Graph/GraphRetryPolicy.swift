@@ -42,22 +42,8 @@ public struct GraphRetryPolicy: Sendable, Equatable {
             return .giveUp
         }
         guard attempt < maxAttempts else { return .giveUp }
-        let backoff = self.backoff(attempt: attempt)
-        var delay = backoff / 2 + (backoff / 2) * min(1, max(0, jitter))
-        if let retryAfter, retryAfter > 0 {
-            let asked = Duration.milliseconds(Int64((retryAfter * 1000).rounded(.up)))
-            if asked > delay { delay = asked }
-        }
+        let asked = retryAfter.map { Duration.milliseconds(Int64((max(0, $0) * 1000).rounded(.up))) }
+        let delay = Backoff(initial: initial, maximum: maximum).wait(attempt: attempt, jitter: jitter, retryAfter: asked)
         return .retry(after: delay, throttled: throttled)
-    }
-
-    /// `initial × 2^(attempt-1)`, capped at `maximum`.
-    func backoff(attempt: Int) -> Duration {
-        var delay = initial
-        for _ in 1..<max(1, attempt) {
-            delay *= 2
-            if delay >= maximum { return maximum }
-        }
-        return min(delay, maximum)
     }
 }
