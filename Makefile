@@ -5,7 +5,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # operators use to read the database while the daemon runs.
 SYSTEM_PACKAGES := libsqlite3-dev sqlite3
 
-.PHONY: deps build release demo test bench clean install uninstall unit-check
+.PHONY: deps build release demo test bench bench-delivery clean install uninstall unit-check
 
 ## Install missing system packages (Debian/Ubuntu).
 deps:
@@ -32,6 +32,10 @@ test: deps
 ## The benchmark (release build, simulator and daemon as separate processes).
 bench: release
 	.build/release/presence-sync benchmark
+
+## The webhook delivery benchmark: single and batch throughput, a 1,000,000-event backlog drained after an outage.
+bench-delivery: release
+	.build/release/presence-sync benchmark-delivery
 
 clean:
 	rm -rf .build

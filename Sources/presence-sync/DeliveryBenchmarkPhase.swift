@@ -24,15 +24,10 @@ struct DeliveryBenchmarkPhase: Sendable {
     var directory: URL
     var executable: String
 
-    /// Users of the backlog: at most this many, each changing once per round.
-    static let backlogUsers = 10_000
+    var name: String { mode == .structured ? "single" : "batch" }
 
     func run(progress: @Sendable (String) -> Void) async throws -> DeliveryBenchmarkResult {
         let database = directory.appendingPathComponent("presence.db").path
-        let seedStart = ContinuousClock.now
-        let lastEventID = try await Self.seedBacklog(path: database, events: events)
-        progress("\(mode.rawValue): backlog of \(events) events written in \(Self.seconds(ContinuousClock.now - seedStart)) s")
-
         let secretText = "whsec_" + Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
         let secret = try WebhookSecret(text: secretText, source: .file("bench-secret"))
         let secretPath = directory.appendingPathComponent("bench-secret").path
@@ -66,6 +61,12 @@ struct DeliveryBenchmarkPhase: Sendable {
         }
         guard listening else { throw BenchmarkError("the simulator ended before it was listening") }
         try addWebhook(to: configPath, url: receiver.url)
+        // The outage's backlog belongs to the tenant's own users, as after a real outage.
+        let users = try String(contentsOfFile: configPath + ".users", encoding: .utf8)
+            .split(separator: "\n").map(String.init)
+        let seedStart = ContinuousClock.now
+        let lastEventID = try await Self.seedBacklog(path: database, users: users, events: events)
+        progress("\(name): backlog of \(events) events written in \(Self.seconds(ContinuousClock.now - seedStart)) s")
 
         let cycles = Mutex<[(finishedAt: ContinuousClock.Instant, milliseconds: Double)]>([])
         let overruns = Atomic<Int>(0)
@@ -98,7 +99,7 @@ struct DeliveryBenchmarkPhase: Sendable {
             {
                 drainedAt = .now
                 cpuAtDrain = BenchmarkProcessSample.current(pid: child.pid)?.cpuSeconds
-                progress("\(mode.rawValue): drained after \(Self.seconds(.now - started)) s; waiting for \(cyclesAfter) more cycles")
+                progress("\(name): drained after \(Self.seconds(.now - started)) s; waiting for \(cyclesAfter) more cycles")
             }
             if let drainedAt, cycles.withLock({ $0.filter { $0.finishedAt > drainedAt }.count }) >= cyclesAfter { break }
         }
@@ -130,12 +131,12 @@ struct DeliveryBenchmarkPhase: Sendable {
             overruns: overruns.load(ordering: .relaxed))
     }
 
-    /// Writes `events` changes for users other than the simulator's through the daemon's store, all undelivered;
-    /// returns the last history id.
-    static func seedBacklog(path: String, events: Int) async throws -> Int64 {
+    /// Writes `events` changes of `users` (each changing once per round) through the daemon's store, all
+    /// undelivered; returns the last history id.
+    static func seedBacklog(path: String, users ids: [String], events: Int) async throws -> Int64 {
+        guard !ids.isEmpty else { throw BenchmarkError("the simulator listed no users") }
         let store = try PresenceStore(path: path, synchronous: .normal, logger: Logger(label: "benchmark-seed"))
-        let users = min(backlogUsers, events)
-        let ids = (0..<users).map { String(format: "bbbbbbbb-0000-4000-8000-%012d", $0) }
+        let users = min(ids.count, events)
         let availabilities = [("Available", "Available"), ("Busy", "InAMeeting"), ("Away", "Away"), ("DoNotDisturb", "Presenting")]
         var written = 0
         var round = 0
