@@ -50,5 +50,20 @@ struct OutboxCommandTests {
         #expect(purge.standardOutput.contains("deleted 9 delivered events"))
         let reader = try HistoryReader(path: database)
         #expect(try reader.integer("SELECT count(*) FROM outbox") == 11)
+
+        // `outbox enable`: an unknown endpoint is refused; a disabled one is re-enabled, once.
+        let store2 = try PresenceStore(path: database, logger: Logger(label: "test"))
+        try await store2.disableEndpoint("main", reason: "the receiver answered 410 Gone")
+        await store2.close()
+        let unknown = try ChildProcess(["outbox", "enable", "--endpoint", "nope", "--config", config], environment: [:])
+        #expect(await unknown.waitForExit() == 64)
+        #expect(unknown.standardError.contains("no webhook endpoint named 'nope'"))
+        let enable = try ChildProcess(["outbox", "enable", "--endpoint", "main", "--config", config], environment: [:])
+        #expect(await enable.waitForExit() == 0)
+        #expect(enable.standardOutput.contains("re-enabled main (it was disabled: the receiver answered 410 Gone)"))
+        #expect(try reader.integer("SELECT count(*) FROM webhook_endpoints_disabled") == 0)
+        let again = try ChildProcess(["outbox", "enable", "--endpoint", "main", "--config", config], environment: [:])
+        #expect(await again.waitForExit() == 0)
+        #expect(again.standardOutput.contains("main was not disabled; nothing changed"))
     }
 }
