@@ -57,17 +57,28 @@ public struct PresenceClient: Sendable {
         headers.add(name: "Authorization", value: "Bearer \(token.value)")
         headers.add(name: "Content-Type", value: "application/json")
         headers.add(name: "Accept", value: "application/json")
-        headers.add(name: "client-request-id", value: UUID().uuidString.lowercased())
+        let clientRequestID = UUID().uuidString.lowercased()
+        headers.add(name: "client-request-id", value: clientRequestID)
         let started = ContinuousClock.now
         let answer: HTTPAnswer
         do {
             answer = try await http.send(method: .POST, url: url, headers: headers, body: body)
         } catch {
             recorder?.presenceBatchFailed(latency: ContinuousClock.now - started)
+            logger.debug(
+                "getPresencesByUserId got no answer",
+                metadata: ["client-request-id": "\(clientRequestID)", "error": "\(error)"])
             throw error
         }
         recorder?.presenceBatchAnswered(status: answer.status, latency: ContinuousClock.now - started)
-        logger.debug("getPresencesByUserId answered", metadata: Self.metadata(answer))
+        var metadata = Self.metadata(answer)
+        metadata["client-request-id"] = "\(clientRequestID)"
+        if answer.status == 200 {
+            logger.debug("getPresencesByUserId answered", metadata: metadata)
+        } else {
+            // Microsoft support asks for both ids; the error that reaches the log carries the request-id only.
+            logger.info("getPresencesByUserId failed", metadata: metadata)
+        }
         return answer
     }
 
