@@ -86,7 +86,13 @@ public final class PresencePoller: Sendable {
             try await pacer.acquire()
             answer = try await client.presences(for: ids)
         } catch {
-            if !Task.isCancelled {
+            if Task.isCancelled {
+                // Shutting down: not worth a line.
+            } else if case .authentication = error as? GraphError {
+                // The token provider logs a failing sign-in once per streak, with what to do about it.
+                logger.debug(
+                    "batch skipped this cycle: not signed in", metadata: ["users": "\(ids.count)", "error": "\(error)"])
+            } else {
                 logger.warning(
                     "batch skipped this cycle", metadata: ["users": "\(ids.count)", "error": "\(error)"])
             }

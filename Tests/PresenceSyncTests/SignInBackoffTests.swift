@@ -1,0 +1,154 @@
+import Foundation
+import GraphSimulator
+import InMemoryLogging
+import Logging
+import PresenceSync
+import Testing
+import TestSupport
+
+@Suite("Sign-in backoff: a failing sign-in is retried later, callers fail fast in between")
+struct SignInBackoffTests {
+    static let http = GraphHTTP(connectTimeoutSeconds: 2, requestTimeoutSeconds: 5)
+
+    @Test(
+        "the standard backoff doubles from 5 s to a 5 min cap, with equal jitter",
+        arguments: [
+            // (failures in a row, jitter, expected milliseconds)
+            (1, 0.0, 2_500), (1, 1.0, 5_000), (1, 0.5, 3_750),
+            (2, 1.0, 10_000), (3, 1.0, 20_000), (4, 1.0, 40_000), (5, 1.0, 80_000), (6, 1.0, 160_000),
+            (7, 1.0, 300_000), (7, 0.0, 150_000), (8, 1.0, 300_000), (1_000, 1.0, 300_000),
+            // Out-of-range inputs are clamped: no failure counts as one, jitter stays within 0...1.
+            (0, 1.0, 5_000), (1, 7.0, 5_000), (1, -3.0, 2_500),
+        ] as [(Int, Double, Int64)])
+    func delays(failures: Int, jitter: Double, milliseconds: Int64) {
+        #expect(SignInBackoff.standard.delay(afterFailures: failures, jitter: jitter) == .milliseconds(milliseconds))
+    }
+
+    @Test("a Retry-After from the token endpoint is never undercut, but does not shorten a longer backoff")
+    func retryAfter() {
+        let backoff = SignInBackoff.standard
+        #expect(backoff.delay(afterFailures: 1, jitter: 1, retryAfter: .seconds(30)) == .seconds(30))
+        #expect(backoff.delay(afterFailures: 5, jitter: 1, retryAfter: .seconds(30)) == .seconds(80))
+    }
+
+    static func simulator() async throws -> (GraphSimulator, SimulatorConfiguration) {
+        var settings = SimulatorConfiguration()
+        settings.userCount = 1
+        let simulator = GraphSimulator(configuration: settings)
+        _ = try await simulator.start()
+        return (simulator, settings)
+    }
+
+    static func provider(
+        _ simulator: GraphSimulator, _ settings: SimulatorConfiguration, secretFile: String, logs: InMemoryLogHandler,
+        backoff: SignInBackoff
+    ) throws -> AccessTokenProvider {
+        var document = SimulatorSetup.document(for: simulator, settings: settings, database: "/unused.db")
+        document["credential"] = ["file": secretFile]
+        let configuration = try SimulatorSetup.configuration(document)
+        var logger = Logger(label: "test") { _ in logs }
+        logger.logLevel = .debug
+        return AccessTokenProvider(
+            tenantID: configuration.tenantID, clientID: configuration.clientID, credential: configuration.credential,
+            endpoints: configuration.endpoints, http: http, logger: logger, environment: [:], backoff: backoff)
+    }
+
+    @Test("a wrong secret: few sign-ins over two seconds, one error line, and a fixed secret is picked up")
+    func wrongSecretBacksOff() async throws {
+        let (simulator, settings) = try await Self.simulator()
+        defer { Task { await simulator.stop() } }
+        let directory = TemporaryDirectory()
+        let secretFile = directory.write("secret", "wrong-secret-value\n")
+        let logs = InMemoryLogHandler()
+        let tokens = try Self.provider(
+            simulator, settings, secretFile: secretFile, logs: logs,
+            backoff: SignInBackoff(initial: .milliseconds(400), maximum: .milliseconds(800)))
+        var failures = 0
+        let deadline = ContinuousClock.now + .seconds(2)
+        while ContinuousClock.now < deadline {
+            do {
+                _ = try await tokens.token()
+            } catch {
+                failures += 1
+                #expect(error.description.contains("AADSTS7000215"))
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        // Without a backoff every call would sign in (about 150 requests); with it at most one per 200 ms.
+        let requests = simulator.statistics.tokenRequests
+        #expect(failures > 50)
+        #expect(requests >= 2 && requests <= 9, "token requests: \(requests)")
+        let state = await tokens.signInState
+        #expect(state.isFailing)
+        #expect(state.aadstsCode == 7_000_215)
+        #expect(state.consecutiveFailures == requests)
+        #expect(logs.entries.filter { $0.level == .error }.count == 1, "one error line per streak")
+        let errorLine = try #require(logs.entries.first { $0.level == .error })
+        #expect("\(errorLine.metadata)".contains("not its Secret ID"))
+
+        // The operator fixes the secret file; the next attempt after the backoff succeeds.
+        directory.write("secret", settings.clientSecret + "\n")
+        try await Task.sleep(for: .milliseconds(900))
+        _ = try await tokens.token()
+        #expect(await tokens.signInState.isFailing == false)
+        #expect(logs.entries.contains { $0.message.description == "signed in again" })
+        let text = logs.entries.map { "\($0.message) \($0.metadata)" }.joined(separator: "\n")
+        #expect(!text.contains("wrong-secret-value"))
+        #expect(!text.contains(settings.clientSecret))
+    }
+
+    @Test("an unreachable token endpoint is retried with backoff, not on every call")
+    func endpointDown() async throws {
+        let (simulator, settings) = try await Self.simulator()
+        let directory = TemporaryDirectory()
+        let secretFile = directory.write("secret", settings.clientSecret)
+        let logs = InMemoryLogHandler()
+        let tokens = try Self.provider(
+            simulator, settings, secretFile: secretFile, logs: logs,
+            backoff: SignInBackoff(initial: .milliseconds(400), maximum: .milliseconds(800)))
+        await simulator.stop()
+        var failures = 0
+        let deadline = ContinuousClock.now + .seconds(1)
+        while ContinuousClock.now < deadline {
+            do {
+                _ = try await tokens.token()
+            } catch {
+                failures += 1
+                guard case .transport = error else {
+                    Issue.record("expected a transport error, got \(error)")
+                    break
+                }
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let attempts = await tokens.signInAttempts
+        #expect(failures > 20)
+        #expect(attempts >= 1 && attempts <= 5, "sign-in attempts: \(attempts)")
+        #expect(logs.entries.filter { $0.level == .error }.count == 1)
+        #expect(await tokens.signInState.isFailing)
+    }
+
+    @Test("a cached token is still handed out while a refresh fails and backs off")
+    func cachedTokenSurvivesFailedRefresh() async throws {
+        var settings = SimulatorConfiguration()
+        settings.userCount = 1
+        settings.tokenLifetimeSeconds = 4
+        let simulator = GraphSimulator(configuration: settings)
+        _ = try await simulator.start()
+        let directory = TemporaryDirectory()
+        let secretFile = directory.write("secret", settings.clientSecret)
+        let logs = InMemoryLogHandler()
+        let tokens = try Self.provider(
+            simulator, settings, secretFile: secretFile, logs: logs, backoff: .standard)
+        let first = try await tokens.token()
+        await simulator.stop()
+        // Past half the token's life a refresh is due; it fails, but the token has two seconds left.
+        try await Task.sleep(for: .milliseconds(2_200))
+        let second = try await tokens.token()
+        #expect(second.expiresAt == first.expiresAt)
+        #expect(await tokens.signInState.isFailing)
+        #expect(await tokens.signInAttempts == 2)
+        _ = try await tokens.token()
+        #expect(await tokens.signInAttempts == 2, "the backoff holds the next attempt")
+    }
+}
