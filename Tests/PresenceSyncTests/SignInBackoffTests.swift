@@ -41,7 +41,7 @@ struct SignInBackoffTests {
 
     static func provider(
         _ simulator: GraphSimulator, _ settings: SimulatorConfiguration, secretFile: String, logs: InMemoryLogHandler,
-        backoff: SignInBackoff
+        backoff: SignInBackoff, http: GraphHTTP = http
     ) throws -> AccessTokenProvider {
         var document = SimulatorSetup.document(for: simulator, settings: settings, database: "/unused.db")
         document["credential"] = ["file": secretFile]
@@ -103,12 +103,14 @@ struct SignInBackoffTests {
         let directory = TemporaryDirectory()
         let secretFile = directory.write("secret", settings.clientSecret)
         let logs = InMemoryLogHandler()
+        // AsyncHTTPClient keeps retrying a refused connection until the connect timeout: keep that short.
+        let http = GraphHTTP(connectTimeoutSeconds: 0.3, requestTimeoutSeconds: 2)
         let tokens = try Self.provider(
             simulator, settings, secretFile: secretFile, logs: logs,
-            backoff: SignInBackoff(initial: .milliseconds(400), maximum: .milliseconds(800)))
+            backoff: SignInBackoff(initial: .seconds(1), maximum: .seconds(2)), http: http)
         await simulator.stop()
         var failures = 0
-        let deadline = ContinuousClock.now + .seconds(1)
+        let deadline = ContinuousClock.now + .seconds(3)
         while ContinuousClock.now < deadline {
             do {
                 _ = try await tokens.token()
@@ -122,8 +124,10 @@ struct SignInBackoffTests {
             try await Task.sleep(for: .milliseconds(10))
         }
         let attempts = await tokens.signInAttempts
+        await http.shutdown()
+        // Attempts at 0 s, then after at least 0.5 s and 1 s of backoff: at most 3; every other call failed fast.
         #expect(failures > 20)
-        #expect(attempts >= 1 && attempts <= 5, "sign-in attempts: \(attempts)")
+        #expect(attempts >= 2 && attempts <= 3, "sign-in attempts: \(attempts)")
         #expect(logs.entries.filter { $0.level == .error }.count == 1)
         #expect(await tokens.signInState.isFailing)
     }
@@ -138,17 +142,19 @@ struct SignInBackoffTests {
         let directory = TemporaryDirectory()
         let secretFile = directory.write("secret", settings.clientSecret)
         let logs = InMemoryLogHandler()
+        let http = GraphHTTP(connectTimeoutSeconds: 0.3, requestTimeoutSeconds: 2)
         let tokens = try Self.provider(
-            simulator, settings, secretFile: secretFile, logs: logs, backoff: .standard)
+            simulator, settings, secretFile: secretFile, logs: logs, backoff: .standard, http: http)
         let first = try await tokens.token()
         await simulator.stop()
-        // Past half the token's life a refresh is due; it fails, but the token has two seconds left.
-        try await Task.sleep(for: .milliseconds(2_200))
+        // Past half the token's life a refresh is due; it fails, but the token has almost two seconds left.
+        try await Task.sleep(for: .milliseconds(2_100))
         let second = try await tokens.token()
         #expect(second.expiresAt == first.expiresAt)
         #expect(await tokens.signInState.isFailing)
         #expect(await tokens.signInAttempts == 2)
         _ = try await tokens.token()
         #expect(await tokens.signInAttempts == 2, "the backoff holds the next attempt")
+        await http.shutdown()
     }
 }
