@@ -42,6 +42,9 @@ public struct SimulatorConfiguration: Sendable {
     public var clientCertificates: [String] = []
     /// How far a client assertion's `nbf` may lie in the future and its `exp` in the past (clock skew allowance).
     public var assertionClockSkewSeconds: Int = 60
+    /// Seconds added to the real time when the token endpoint checks an assertion's `nbf` and `exp`: a client
+    /// whose clock is wrong by more than the skew allowance is refused with AADSTS700024.
+    public var clockOffsetSeconds: Double = 0
     /// Lifetime of issued access tokens; Graph rejects a token with 401 once it has passed.
     public var tokenLifetimeSeconds: Int = 3599
     /// How ids that name no user are answered.

@@ -104,7 +104,8 @@ struct TokenEndpoint: Sendable {
                     description: "The required field 'client_assertion_type' has an unsupported value '\(type)'.")
             }
             let algorithm = try assertions.verify(
-                assertion, clientID: tenant.configuration.clientID, tenant: tenantParameter, authority: authority)
+                assertion, clientID: tenant.configuration.clientID, tenant: tenantParameter, authority: authority,
+                now: Date().addingTimeInterval(tenant.configuration.clockOffsetSeconds))
             tenant.count { statistics in
                 statistics.clientAssertionsAccepted += 1
                 statistics.lastClientAssertionAlgorithm = algorithm

@@ -13,11 +13,14 @@ import TestSupport
 struct CertificateSignInTests {
     static let http = GraphHTTP(connectTimeoutSeconds: 5, requestTimeoutSeconds: 5)
 
-    /// A simulator with `registered` certificates on its app.
-    static func simulator(registered: [String]) async throws -> (GraphSimulator, SimulatorConfiguration) {
+    /// A simulator with `registered` certificates on its app, whose clock runs `clockOffset` seconds ahead.
+    static func simulator(
+        registered: [String], clockOffset: Double = 0
+    ) async throws -> (GraphSimulator, SimulatorConfiguration) {
         var settings = SimulatorConfiguration()
         settings.userCount = 3
         settings.clientCertificates = registered
+        settings.clockOffsetSeconds = clockOffset
         let simulator = GraphSimulator(configuration: settings)
         _ = try await simulator.start()
         return (simulator, settings)
@@ -177,6 +180,25 @@ struct CertificateSignInTests {
         #expect(text.contains("upload this certificate"))
         #expect(!text.contains(TestCertificate.shared.privateKeyMarker))
         #expect(await tokens.signInState.aadstsCode == 700_027)
+    }
+
+    @Test("a clock 20 minutes off makes Entra refuse the assertion with AADSTS700024; the log says to check the clock")
+    func clockOff() async throws {
+        let (simulator, settings) = try await Self.simulator(
+            registered: [TestCertificate.shared.certificatePEM], clockOffset: 20 * 60)
+        defer { Task { await simulator.stop() } }
+        let directory = TemporaryDirectory()
+        let configuration = try Self.configuration(
+            simulator, settings, certificate: .shared, algorithm: "PS256", directory: directory)
+        let logs = InMemoryLogHandler()
+        let tokens = Self.provider(configuration, logs: logs)
+        await #expect(throws: GraphError.self) { _ = try await tokens.token() }
+        let errors = logs.entries.filter { $0.level == .error }
+        #expect(errors.count == 1)
+        let text = errors.map { "\($0.message) \($0.metadata)" }.joined()
+        #expect(text.contains("AADSTS700024"))
+        #expect(text.contains("check this machine's clock"))
+        #expect(await tokens.signInState.aadstsCode == 700_024)
     }
 
     /// Posts a client-credentials request with `assertion`; nil when a token was issued.

@@ -59,7 +59,8 @@ public struct AuthenticationError: Error, CustomStringConvertible, Sendable, Equ
     public var description: String {
         var text = "sign-in failed"
         if let status { text += " (HTTP \(status)" + (error.map { " \($0)" } ?? "") + ")" }
-        if let aadstsCode { text += " AADSTS\(aadstsCode)" }
+        // Entra's description starts with the code already; a locally made detail does not.
+        if let aadstsCode, !detail.hasPrefix("AADSTS\(aadstsCode)") { text += " AADSTS\(aadstsCode)" }
         text += ": \(detail)"
         if let hint { text += " — \(hint)" }
         if let traceID { text += " [trace-id \(traceID)]" }
