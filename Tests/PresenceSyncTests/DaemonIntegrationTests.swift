@@ -110,8 +110,10 @@ struct DaemonIntegrationTests {
         let daemon = Daemon(
             configuration: configuration, options: Self.options(cycles: 4, sink: sink, secret: settings.clientSecret),
             logger: Self.logger)
+        // Revoke once the daemon holds a token (not at a fixed time: on a loaded machine start-up may take longer).
         let revoker = Task {
-            try await Task.sleep(for: .milliseconds(250))
+            while simulator.statistics.tokensIssued == 0 { try await Task.sleep(for: .milliseconds(10)) }
+            try await Task.sleep(for: .milliseconds(50))
             simulator.revokeTokens()
         }
         try await daemon.run()
