@@ -186,6 +186,35 @@ struct CertificateConfigurationTests {
         }
     }
 
+    @Test("config.example.json is valid, also with its credential switched to a certificate as the README shows")
+    func exampleConfiguration() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let data = try Data(contentsOf: root.appendingPathComponent("config.example.json"))
+        var document = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        // Its usersFile and webhook secret exist only on an installed machine.
+        document["usersFile"] = nil
+        let directory = TemporaryDirectory()
+        directory.write("webhook-secret", "whsec_" + Data(repeating: 7, count: 32).base64EncodedString())
+        let environment = ["CREDENTIALS_DIRECTORY": directory.path]
+        let example = try Configuration.parse(
+            JSONSerialization.data(withJSONObject: document), environment: environment)
+        #expect(example.credential == .secret(.systemdCredential("client-secret")))
+
+        directory.write("app.crt", TestCertificate.shared.certificatePEM)
+        directory.write("app-key", TestCertificate.shared.privateKeyPEM)
+        document["credential"] = [
+            "type": "certificate", "certificateFile": directory.file("app.crt"), "systemdCredential": "app-key",
+        ]
+        let switched = try Configuration.parse(
+            JSONSerialization.data(withJSONObject: document), environment: environment)
+        guard case .certificate(let credential) = switched.credential else {
+            Issue.record("expected a certificate credential")
+            return
+        }
+        #expect(credential.algorithm == .ps256)
+    }
+
     @Test("check-config exits 78 for a key that does not match, and prints the thumbprint for a good pair")
     func checkConfigProcess() async throws {
         let directory = TemporaryDirectory()
