@@ -23,7 +23,7 @@ struct SimulateCommand: AsyncParsableCommand {
     var writeConfig: String?
     @Option(help: "Database path to put in the written configuration.") var database = "presence.db"
     @Option(help: "Poll interval to put in the written configuration, in seconds.") var interval = 10.0
-    @Option(help: "A PEM certificate to register on the simulated app (repeatable); assertions signed with its key pass.")
+    @Option(help: "A PEM certificate to register on the simulated app (repeatable); its key may sign in.")
     var clientCertificate: [String] = []
 
     func validate() throws {

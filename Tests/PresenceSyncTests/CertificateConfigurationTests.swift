@@ -1,7 +1,7 @@
 import Foundation
 import PresenceSync
-import Testing
 import TestSupport
+import Testing
 
 /// One way to get a certificate credential wrong, and what the configuration error must say.
 struct CertificateConfigCase: Sendable, CustomTestStringConvertible {
@@ -169,11 +169,15 @@ struct CertificateConfigurationTests {
         let key = directory.write("app.key", TestCertificate.shared.privateKeyPEM)
         let cases: [([String: String], String)] = [
             (["type": "certificate", "certificateFile": certificate, "value": "-----BEGIN"], "credential.value"),
-            (["type": "certificate", "certificateFile": certificate, "file": key, "algorithm": "ES256"],
-             "credential.algorithm"),
+            (
+                ["type": "certificate", "certificateFile": certificate, "file": key, "algorithm": "ES256"],
+                "credential.algorithm"
+            ),
             (["type": "certificate", "certificateFile": certificate, "file": key, "environment": "K"], "credential"),
-            (["type": "certificate", "certificateFile": certificate, "file": key, "privateKey": "x"],
-             "credential.privateKey"),
+            (
+                ["type": "certificate", "certificateFile": certificate, "file": key, "privateKey": "x"],
+                "credential.privateKey"
+            ),
             (["type": "password", "file": key], "credential.type"),
         ]
         for (credential, expectedKey) in cases {

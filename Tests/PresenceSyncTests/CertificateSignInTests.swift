@@ -4,8 +4,8 @@ import InMemoryLogging
 import Logging
 import NIOCore
 import NIOHTTP1
-import Testing
 import TestSupport
+import Testing
 
 @testable import PresenceSync
 
@@ -53,7 +53,9 @@ struct CertificateSignInTests {
         logs.entries.map { "\($0.level) \($0.message) \($0.metadata)" }.joined(separator: "\n")
     }
 
-    @Test("PS256 and RS256 sign-ins are accepted, and the simulator verified the assertion", arguments: ["PS256", "RS256"])
+    @Test(
+        "PS256 and RS256 sign-ins are accepted, and the simulator verified the assertion",
+        arguments: ["PS256", "RS256"])
     func signIn(algorithm: String) async throws {
         let (simulator, settings) = try await Self.simulator(registered: [TestCertificate.shared.certificatePEM])
         defer { Task { await simulator.stop() } }
@@ -116,9 +118,11 @@ struct CertificateSignInTests {
     @Test(
         "the simulator refuses bad assertions with Entra's codes",
         arguments: [
-            BadAssertion(name: "tampered claims", audience: nil, clientID: nil, minutesAgo: 0, tamper: true, code: 700_027),
+            BadAssertion(
+                name: "tampered claims", audience: nil, clientID: nil, minutesAgo: 0, tamper: true, code: 700_027),
             BadAssertion(name: "expired", audience: nil, clientID: nil, minutesAgo: 20, tamper: false, code: 700_024),
-            BadAssertion(name: "not yet valid", audience: nil, clientID: nil, minutesAgo: -20, tamper: false, code: 700_024),
+            BadAssertion(
+                name: "not yet valid", audience: nil, clientID: nil, minutesAgo: -20, tamper: false, code: 700_024),
             BadAssertion(
                 name: "wrong audience", audience: { $0.replacingOccurrences(of: "/oauth2/", with: "/other/") },
                 clientID: nil, minutesAgo: 0, tamper: false, code: 700_023),

@@ -3,8 +3,8 @@ import GraphSimulator
 import InMemoryLogging
 import Logging
 import PresenceSync
-import Testing
 import TestSupport
+import Testing
 
 /// The daemon's sign-in over real loopback HTTP: certificates end to end, and failures that must not stop it.
 @Suite("Daemon sign-in against the simulator", .serialized)
@@ -81,7 +81,8 @@ struct DaemonSignInTests {
         #expect(text.contains("not its Secret ID"))
         let all = logs.entries.map { "\($0.message) \($0.metadata)" }.joined(separator: "\n")
         #expect(!all.contains("not-the-secret"))
-        #expect(logs.entries.filter { $0.level == .warning && $0.message.description.contains("batch skipped") }.isEmpty)
+        #expect(
+            logs.entries.filter { $0.level == .warning && $0.message.description.contains("batch skipped") }.isEmpty)
     }
 
     @Test("a certificate the app does not know: AADSTS700027 logged once, the daemon keeps cycling")

@@ -3,8 +3,8 @@ import GraphSimulator
 import InMemoryLogging
 import Logging
 import PresenceSync
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Sign-in backoff: a failing sign-in is retried later, callers fail fast in between")
 struct SignInBackoffTests {

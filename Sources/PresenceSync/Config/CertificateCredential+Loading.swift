@@ -31,7 +31,8 @@ extension CertificateCredential {
             guard let data = FileManager.default.contents(atPath: certificateFile) else {
                 let exists = FileManager.default.fileExists(atPath: certificateFile)
                 throw CertificateCredentialError(
-                    key: certificateKey, exists ? "\(certificateFile) is not readable" : "\(certificateFile) does not exist")
+                    key: certificateKey,
+                    exists ? "\(certificateFile) is not readable" : "\(certificateFile) does not exist")
             }
             certificateDocuments = try Self.pemDocuments(
                 String(decoding: data, as: UTF8.self), key: certificateKey, source: certificateSource)
@@ -73,7 +74,8 @@ extension CertificateCredential {
                     + "\(certificate.notValidAfter.formatted(.iso8601)): create a new one and upload it to the app "
                     + "registration")
         }
-        return ClientCertificate(privateKey: key, certificate: certificate, certificateDER: certificateDocument.derBytes)
+        return ClientCertificate(
+            privateKey: key, certificate: certificate, certificateDER: certificateDocument.derBytes)
     }
 
     /// Every PEM block in `text`; none, or a broken one, is an error naming `source`.
