@@ -173,6 +173,12 @@ public final class GraphSimulator: Sendable {
         tenant.directory.index(of: userID).map { tenant.currentState(index: $0).simulatedPresence }
     }
 
+    /// Makes the next `count` token requests fail with `status` (an Entra outage: a body that is no error
+    /// document, and `Retry-After` when given), whatever their credentials; then normal service resumes.
+    public func failTokenRequests(count: Int, status: Int = 503, retryAfterSeconds: Int? = nil) {
+        tenant.enqueueTokenFaults(count: count, status: status, retryAfterSeconds: retryAfterSeconds)
+    }
+
     /// Makes every token issued so far fail with 401 from now on; new tokens work.
     public func revokeTokens() {
         tenant.revokeTokens()

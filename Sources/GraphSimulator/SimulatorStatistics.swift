@@ -16,7 +16,7 @@ public struct SimulatorStatistics: Sendable, Codable, Equatable {
     public var changesServed: Int = 0
     /// Served presences whose `sequenceNumber` alone grew just before being served.
     public var sequenceOnlyChangesServed: Int = 0
-    /// Presence requests answered by an injected fault.
+    /// Presence and token requests answered by an injected fault.
     public var faultsServed: Int = 0
     /// Requests refused with a 4xx by validation (bad token, bad body, bad credentials), faults excluded.
     public var rejectedRequests: Int = 0

@@ -9,6 +9,8 @@ import Hummingbird
 /// registered certificates by ``ClientAssertionVerifier`` (401 `invalid_client` with its AADSTS code), a missing
 /// secret is 401 AADSTS7000218, a wrong one 401 AADSTS7000215. A missing parameter is 400 `invalid_request`
 /// (AADSTS900144). Success answers `{"token_type":"Bearer","expires_in":N,"ext_expires_in":N,"access_token":"..."}`.
+/// A queued outage (``GraphSimulator/failTokenRequests(count:status:retryAfterSeconds:)``) is answered before all
+/// checks, with an HTML body as a failing front end would send.
 struct TokenEndpoint: Sendable {
     let tenant: SimulatedTenant
     let assertions: ClientAssertionVerifier
@@ -28,6 +30,15 @@ struct TokenEndpoint: Sendable {
         tenant.count { $0.tokenRequests += 1 }
         let clientRequestID = request.headers[GraphHeaders.clientRequestID]
         let authority = GraphHeaders.baseURL(of: request)
+        if let fault = tenant.dequeueTokenFault() {
+            var headers = HTTPFields()
+            headers[.contentType] = "text/html"
+            if let retryAfter = fault.retryAfterSeconds { headers[.retryAfter] = String(retryAfter) }
+            let page = "<html><body><h1>Service Unavailable</h1></body></html>"
+            return Response(
+                status: HTTPResponse.Status(code: fault.status), headers: headers,
+                body: .init(byteBuffer: ByteBuffer(string: page)))
+        }
         do {
             let tenantParameter = context.parameters.get("tenant") ?? ""
             let body = try await request.body.collect(upTo: Self.maximumBodyBytes)

@@ -137,6 +137,36 @@ struct SignInBackoffTests {
         #expect(await tokens.signInState.isFailing)
     }
 
+    @Test("a token endpoint answering 503 with Retry-After: no request before that time, then sign-in works")
+    func serverError() async throws {
+        let (simulator, settings) = try await Self.simulator()
+        defer { Task { await simulator.stop() } }
+        let directory = TemporaryDirectory()
+        let secretFile = directory.write("secret", settings.clientSecret)
+        let logs = InMemoryLogHandler()
+        let tokens = try Self.provider(
+            simulator, settings, secretFile: secretFile, logs: logs,
+            backoff: SignInBackoff(initial: .milliseconds(100), maximum: .milliseconds(200)))
+        simulator.failTokenRequests(count: 1, status: 503, retryAfterSeconds: 1)
+        let before = ContinuousClock.now
+        do {
+            _ = try await tokens.token()
+            Issue.record("sign-in must fail")
+        } catch {
+            #expect(error.description.contains("HTTP 503"))
+            #expect(error.description.contains("the token endpoint is failing"))
+        }
+        await #expect(throws: GraphError.self) { _ = try await tokens.token() }
+        #expect(simulator.statistics.tokenRequests == 1, "no request within the Retry-After")
+        let next = try #require(await tokens.signInState.nextAttemptAt)
+        #expect(next - before >= .seconds(1), "Retry-After 1 s wins over the 50–100 ms backoff")
+        try await Task.sleep(until: next + .milliseconds(20), clock: .continuous)
+        _ = try await tokens.token()
+        #expect(simulator.statistics.tokenRequests == 2)
+        #expect(await tokens.signInState.isFailing == false)
+        #expect(logs.entries.filter { $0.level == .error }.count == 1)
+    }
+
     @Test("a cached token is still handed out while a refresh fails and backs off")
     func cachedTokenSurvivesFailedRefresh() async throws {
         var settings = SimulatorConfiguration()
