@@ -110,10 +110,9 @@ struct DaemonIntegrationTests {
         let daemon = Daemon(
             configuration: configuration, options: Self.options(cycles: 4, sink: sink, secret: settings.clientSecret),
             logger: Self.logger)
-        // Revoke once the daemon holds a token (not at a fixed time: on a loaded machine start-up may take longer).
+        // Revoke once the first token is in use (a fixed delay raced the daemon's start-up on a loaded machine).
         let revoker = Task {
-            while simulator.statistics.tokensIssued == 0 { try await Task.sleep(for: .milliseconds(10)) }
-            try await Task.sleep(for: .milliseconds(50))
+            while simulator.statistics.presenceRequests == 0 { try await Task.sleep(for: .milliseconds(5)) }
             simulator.revokeTokens()
         }
         try await daemon.run()
