@@ -90,7 +90,8 @@ struct SignInBackoffTests {
         #expect(state.consecutiveFailures == requests)
         #expect(logs.entries.filter { $0.level == .error }.count == 1, "one error line per streak")
         let errorLine = try #require(logs.entries.first { $0.level == .error })
-        #expect("\(errorLine.metadata)".contains("not its Secret ID"))
+        let errorText = "\(errorLine.message) \(errorLine.metadata)"
+        #expect(errorText.contains("not its Secret ID"))
 
         // The operator fixes the secret file; the first attempt after the backoff succeeds.
         directory.write("secret", settings.clientSecret + "\n")
@@ -133,7 +134,10 @@ struct SignInBackoffTests {
         // Attempts at 0 s, then after at least 0.5 s and 1 s of backoff: at most 3; every other call failed fast.
         #expect(failures > attempts)
         #expect(attempts >= 1 && attempts <= 3, "sign-in attempts: \(attempts)")
-        #expect(logs.entries.filter { $0.level == .error }.count == 1)
+        let errors = logs.entries.filter { $0.level == .error }
+        #expect(errors.count == 1)
+        let errorText = errors.map { "\($0.message) \($0.metadata)" }.joined()
+        #expect(errorText.contains("cannot be reached"))
         #expect(await tokens.signInState.isFailing)
     }
 

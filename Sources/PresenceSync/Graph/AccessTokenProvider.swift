@@ -130,6 +130,9 @@ public actor AccessTokenProvider {
                 "next_attempt_in": "\(Self.seconds(delay))s",
             ]
             if let code = state.aadstsCode { metadata["aadsts"] = "\(code)" }
+            if case .transport = error {
+                metadata["hint"] = "the token endpoint cannot be reached: check the network, proxy and authorityHost"
+            }
             if previous == nil || !Self.sameProblem(previous, error) {
                 logger.error("sign-in failed; Graph is not polled until a sign-in works", metadata: metadata)
             } else {
