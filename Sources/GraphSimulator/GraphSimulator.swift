@@ -62,8 +62,15 @@ public final class GraphSimulator: Sendable {
         if let alreadyRunning { return alreadyRunning }
 
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let router: Router<BasicRequestContext>
+        do {
+            router = try makeRouter()
+        } catch {
+            server.withLock { $0 = .idle }
+            throw error
+        }
         let application = Application(
-            router: makeRouter(),
+            router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
             onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) },
             logger: logger
@@ -168,6 +175,12 @@ public final class GraphSimulator: Sendable {
         tenant.directory.index(of: userID).map { tenant.currentState(index: $0).simulatedPresence }
     }
 
+    /// Makes the next `count` token requests fail with `status` (an Entra outage: a body that is no error
+    /// document, and `Retry-After` when given), whatever their credentials; then normal service resumes.
+    public func failTokenRequests(count: Int, status: Int = 503, retryAfterSeconds: Int? = nil) {
+        tenant.enqueueTokenFaults(count: count, status: status, retryAfterSeconds: retryAfterSeconds)
+    }
+
     /// Makes every token issued so far fail with 401 from now on; new tokens work.
     public func revokeTokens() {
         tenant.revokeTokens()
@@ -183,10 +196,10 @@ public final class GraphSimulator: Sendable {
         tenant.statistics
     }
 
-    private func makeRouter() -> Router<BasicRequestContext> {
+    private func makeRouter() throws(GraphSimulatorError) -> Router<BasicRequestContext> {
         let router = Router(options: .caseInsensitive)
         router.add(middleware: LogRequestsMiddleware(configuration.verbose ? .info : .debug))
-        let token = TokenEndpoint(tenant: tenant)
+        let token = try TokenEndpoint(tenant: tenant)
         router.post(":tenant/oauth2/v2.0/token") { request, context in
             await token.respond(to: request, context: context)
         }

@@ -24,6 +24,8 @@ final class SimulatedTenant: Sendable {
         var random: SplitMix64
         var nextSequence = UserPresence.firstChangeSequence
         var faults: [SimulatedFault] = []
+        /// Token endpoint outages still to serve: status and `Retry-After` seconds, oldest first.
+        var tokenFaults: [(status: Int, retryAfterSeconds: Int?)] = []
         var tokens: [String: ContinuousClock.Instant] = [:]
         var revokedTokens: Set<String> = []
         var statistics = SimulatorStatistics()
@@ -125,6 +127,22 @@ final class SimulatedTenant: Sendable {
             guard !state.faults.isEmpty else { return nil }
             state.statistics.faultsServed += 1
             return state.faults.removeFirst()
+        }
+    }
+
+    /// Queues `count` token-endpoint answers with `status` (and `Retry-After`) before normal service resumes.
+    func enqueueTokenFaults(count: Int, status: Int, retryAfterSeconds: Int?) {
+        state.withLock { state in
+            for _ in 0..<max(0, count) { state.tokenFaults.append((status, retryAfterSeconds)) }
+        }
+    }
+
+    /// Removes and returns the oldest queued token-endpoint fault, counting it as served.
+    func dequeueTokenFault() -> (status: Int, retryAfterSeconds: Int?)? {
+        state.withLock { state in
+            guard !state.tokenFaults.isEmpty else { return nil }
+            state.statistics.faultsServed += 1
+            return state.tokenFaults.removeFirst()
         }
     }
 

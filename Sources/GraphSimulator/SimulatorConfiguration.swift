@@ -35,6 +35,16 @@ public struct SimulatorConfiguration: Sendable {
     public var clientID: String = "11111111-2222-3333-4444-555555555555"
     /// The application's client secret; any other answers 401 `invalid_client` (AADSTS7000215).
     public var clientSecret: String = "simulated-client-secret"
+    /// PEM text of the certificates registered on the application (public parts only; a PEM may hold several).
+    ///
+    /// Client assertions signed with one of their keys (PS256 or RS256, thumbprint in `x5t#S256` or `x5t`) are
+    /// accepted; with none registered every assertion answers 401 AADSTS700027, as for an app without certificates.
+    public var clientCertificates: [String] = []
+    /// How far a client assertion's `nbf` may lie in the future and its `exp` in the past (clock skew allowance).
+    public var assertionClockSkewSeconds: Int = 60
+    /// Seconds added to the real time when the token endpoint checks an assertion's `nbf` and `exp`: a client
+    /// whose clock is wrong by more than the skew allowance is refused with AADSTS700024.
+    public var clockOffsetSeconds: Double = 0
     /// Lifetime of issued access tokens; Graph rejects a token with 401 once it has passed.
     public var tokenLifetimeSeconds: Int = 3599
     /// How ids that name no user are answered.

@@ -5,12 +5,23 @@ import Hummingbird
 ///
 /// Checks, in order: tenant (400 `invalid_tenant`, AADSTS90002), `grant_type` (400 `unsupported_grant_type`,
 /// AADSTS70003), `client_id` (400 `unauthorized_client`, AADSTS700016), `scope` ending in `/.default`
-/// (400 `invalid_scope`, AADSTS1002012), then the credential: a JWT-bearer client assertion is recognised but
-/// refused (401 `invalid_client`, AADSTS700027), a missing secret is 401 AADSTS7000218, a wrong one 401
-/// AADSTS7000215. A missing parameter is 400 `invalid_request` (AADSTS900144). Success answers
-/// `{"token_type":"Bearer","expires_in":N,"ext_expires_in":N,"access_token":"..."}`.
+/// (400 `invalid_scope`, AADSTS1002012), then the credential: a JWT-bearer client assertion is checked against the
+/// registered certificates by ``ClientAssertionVerifier`` (401 `invalid_client` with its AADSTS code), a missing
+/// secret is 401 AADSTS7000218, a wrong one 401 AADSTS7000215. A missing parameter is 400 `invalid_request`
+/// (AADSTS900144). Success answers `{"token_type":"Bearer","expires_in":N,"ext_expires_in":N,"access_token":"..."}`.
+/// A queued outage (``GraphSimulator/failTokenRequests(count:status:retryAfterSeconds:)``) is answered before all
+/// checks, with an HTML body as a failing front end would send.
 struct TokenEndpoint: Sendable {
     let tenant: SimulatedTenant
+    let assertions: ClientAssertionVerifier
+
+    /// Fails when a registered certificate cannot be parsed.
+    init(tenant: SimulatedTenant) throws(GraphSimulatorError) {
+        self.tenant = tenant
+        self.assertions = try ClientAssertionVerifier(
+            pemTexts: tenant.configuration.clientCertificates,
+            skewSeconds: tenant.configuration.assertionClockSkewSeconds)
+    }
 
     static let jwtBearerAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
     private static let maximumBodyBytes = 64 * 1024
@@ -19,11 +30,20 @@ struct TokenEndpoint: Sendable {
         tenant.count { $0.tokenRequests += 1 }
         let clientRequestID = request.headers[GraphHeaders.clientRequestID]
         let authority = GraphHeaders.baseURL(of: request)
+        if let fault = tenant.dequeueTokenFault() {
+            var headers = HTTPFields()
+            headers[.contentType] = "text/html"
+            if let retryAfter = fault.retryAfterSeconds { headers[.retryAfter] = String(retryAfter) }
+            let page = "<html><body><h1>Service Unavailable</h1></body></html>"
+            return Response(
+                status: HTTPResponse.Status(code: fault.status), headers: headers,
+                body: .init(byteBuffer: ByteBuffer(string: page)))
+        }
         do {
             let tenantParameter = context.parameters.get("tenant") ?? ""
             let body = try await request.body.collect(upTo: Self.maximumBodyBytes)
             let form = Self.parseForm(String(buffer: body))
-            try validate(tenant: tenantParameter, form: form)
+            try validate(tenant: tenantParameter, form: form, authority: authority)
             let token = tenant.issueToken()
             let lifetime = tenant.configuration.tokenLifetimeSeconds
             let json =
@@ -45,7 +65,9 @@ struct TokenEndpoint: Sendable {
         }
     }
 
-    private func validate(tenant tenantParameter: String, form: [String: String]) throws(EntraError) {
+    private func validate(
+        tenant tenantParameter: String, form: [String: String], authority: String
+    ) throws(EntraError) {
         let configuration = tenant.configuration
         guard tenantParameter.lowercased() == configuration.tenantID.lowercased() else {
             throw EntraError(
@@ -77,22 +99,29 @@ struct TokenEndpoint: Sendable {
                 description: "The provided value for scope \(scope) is not valid. Client credential flows must have "
                     + "a scope value with /.default suffixed to the resource identifier (application ID URI).")
         }
-        try validateCredential(form: form)
+        try validateCredential(form: form, tenant: tenantParameter, authority: authority)
     }
 
-    private func validateCredential(form: [String: String]) throws(EntraError) {
+    private func validateCredential(
+        form: [String: String], tenant tenantParameter: String, authority: String
+    ) throws(EntraError) {
         let assertionType = form["client_assertion_type"]
         if assertionType != nil || form["client_assertion"] != nil {
             let type = try Self.required("client_assertion_type", in: form)
-            _ = try Self.required("client_assertion", in: form)
+            let assertion = try Self.required("client_assertion", in: form)
             guard type == Self.jwtBearerAssertionType else {
                 throw EntraError(
                     status: .badRequest, error: "invalid_request", number: 90014,
                     description: "The required field 'client_assertion_type' has an unsupported value '\(type)'.")
             }
-            throw EntraError(
-                status: .unauthorized, error: "invalid_client", number: 700027,
-                description: "certificate credentials not supported by this simulator yet")
+            let algorithm = try assertions.verify(
+                assertion, clientID: tenant.configuration.clientID, tenant: tenantParameter, authority: authority,
+                now: Date().addingTimeInterval(tenant.configuration.clockOffsetSeconds))
+            tenant.count { statistics in
+                statistics.clientAssertionsAccepted += 1
+                statistics.lastClientAssertionAlgorithm = algorithm
+            }
+            return
         }
         guard let secret = form["client_secret"], !secret.isEmpty else {
             throw EntraError(

@@ -15,20 +15,38 @@ struct CheckConfigCommand: ParsableCommand {
 
     func run() throws {
         let configuration = loadConfigurationOrExit(config)
-        if case .secret(let source) = configuration.credential {
+        // A certificate and its key were loaded and checked with the configuration; a secret is read here.
+        var credentialLine = "client secret from \(configuration.credential.secretSource)"
+        switch configuration.credential {
+        case .secret(let source):
             do {
                 _ = try source.read()
             } catch {
                 printError("\(config): key 'credential': \(error.description)")
                 throw ExitCode(exitConfigurationError)
             }
-            if let warning = source.permissionWarning() { printError("warning: \(warning)") }
+        case .certificate(let credential):
+            do {
+                let loaded = try credential.load()
+                credentialLine = "\(loaded), signed \(credential.algorithm.rawValue)"
+                let days = loaded.notValidAfter.timeIntervalSinceNow / 86_400
+                if days < 30 {
+                    printError("warning: the certificate expires in \(Int(days)) days: renew it and upload the new one")
+                }
+            } catch {
+                printError("\(config): key 'credential.\(error.key)': \(error.problem)")
+                throw ExitCode(exitConfigurationError)
+            }
+        }
+        if let warning = configuration.credential.secretSource.permissionWarning() {
+            printError("warning: \(warning)")
         }
         print(
             """
             \(config): configuration is valid
               tenant:    \(configuration.tenantID)
               client:    \(configuration.clientID)
+              sign-in:   \(credentialLine)
               cloud:     \(configuration.endpoints.cloud.rawValue) (sign-in \(configuration.endpoints.authorityHost), Graph \(configuration.endpoints.graphBaseURL))
               users:     \(configuration.users.count)
               database:  \(configuration.databasePath)

@@ -23,6 +23,8 @@ struct SimulateCommand: AsyncParsableCommand {
     var writeConfig: String?
     @Option(help: "Database path to put in the written configuration.") var database = "presence.db"
     @Option(help: "Poll interval to put in the written configuration, in seconds.") var interval = 10.0
+    @Option(help: "A PEM certificate to register on the simulated app (repeatable); its key may sign in.")
+    var clientCertificate: [String] = []
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be within 0...65535") }
@@ -38,6 +40,13 @@ struct SimulateCommand: AsyncParsableCommand {
         settings.userCount = users
         settings.changeProbability = changeRate
         settings.seed = seed
+        settings.clientCertificates = try clientCertificate.map { path in
+            do {
+                return try String(contentsOfFile: path, encoding: .utf8)
+            } catch {
+                throw ValidationError("--client-certificate \(path) cannot be read")
+            }
+        }
         let simulator = GraphSimulator(configuration: settings, logger: logger)
         let bound = try await simulator.start()
         if let writeConfig { try write(configPath: writeConfig, simulator: simulator, settings: settings) }

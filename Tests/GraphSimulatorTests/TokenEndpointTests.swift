@@ -1,6 +1,7 @@
 import Foundation
 import GraphSimulator
 import Testing
+import TestSupport
 
 /// One way to get a token request wrong, and the Entra error it must produce.
 struct TokenErrorCase: Sendable, CustomTestStringConvertible {
@@ -98,6 +99,29 @@ struct TokenEndpointTests {
             #expect(answer.object["correlation_id"] as? String == correlation)
             let upper = try await client.requestToken(tenant: client.configuration.tenantID.uppercased())
             #expect(upper.status == 200)
+        }
+    }
+
+    @Test("a registered certificate that is not a PEM certificate stops start(); a good one starts")
+    func registeredCertificates() async throws {
+        var bad = SimulatorConfiguration.testing()
+        bad.clientCertificates = ["not a certificate"]
+        await #expect(throws: GraphSimulatorError.self) {
+            _ = try await GraphSimulator(configuration: bad, logger: quietLogger).start()
+        }
+        var good = SimulatorConfiguration.testing()
+        good.clientCertificates = [TestCertificate.shared.certificatePEM]
+        try await withSimulator(good) { _, client in
+            // Without a thumbprint the assertion cannot name a registered certificate.
+            var form = client.validTokenForm
+            form["client_secret"] = nil
+            form["client_assertion_type"] = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+            form["client_assertion"] = "eyJhbGciOiJQUzI1NiJ9.e30.c2ln"
+            let answer = try await client.requestToken(form: form)
+            #expect(answer.status == 401)
+            #expect(answer.object["error_codes"] as? [Int] == [700027])
+            // The secret still works beside the certificate.
+            #expect(try await client.requestToken().status == 200)
         }
     }
 }

@@ -37,6 +37,21 @@ struct DaemonMetricsTests {
         #expect(text.contains("presence_sync_token_sign_in_failures_total 1"))
     }
 
+    @Test("the sign-in state names the AADSTS code in /readyz's reason and sets the failing gauge")
+    func signInState() {
+        let metrics = DaemonMetrics()
+        metrics.cycleFinished(Self.summary(observed: 10), elapsed: .milliseconds(5), intervalSeconds: 10)
+        var state = SignInState()
+        state.consecutiveFailures = 3
+        state.lastFailure = .authentication(AuthenticationError(status: 401, aadstsCode: 7_000_215, detail: "wrong"))
+        metrics.signInStateChanged(state)
+        #expect(metrics.notReadyReason() == "sign-in failing at the token endpoint (AADSTS7000215)")
+        #expect(metrics.registry.emitToString().contains("presence_sync_sign_in_failing 1"))
+        metrics.signInStateChanged(SignInState(lastSuccess: .now))
+        #expect(metrics.notReadyReason() == nil)
+        #expect(metrics.registry.emitToString().contains("presence_sync_sign_in_failing 0"))
+    }
+
     @Test("responses are counted per status; two registries do not share values")
     func perStatusAndIsolated() {
         let first = DaemonMetrics()

@@ -87,9 +87,11 @@ struct ObservabilityEndpointTests {
         let ready = try await Self.get("\(base)/readyz")
         #expect(ready.status == 503)
         #expect(ready.body.contains("sign-in"))
+        #expect(ready.body.contains("AADSTS7000215"), "readyz: \(ready.body)")
         #expect(ready.body.split(separator: "\n").count == 1)
         let metrics = try await Self.get("\(base)/metrics").body
         #expect(try #require(Self.value("presence_sync_token_sign_in_failures_total", in: metrics)) >= 1)
+        #expect(Self.value("presence_sync_sign_in_failing", in: metrics) == 1)
         #expect(Self.value("presence_sync_last_successful_cycle_timestamp_seconds", in: metrics) == 0)
 
         daemon.send(SIGTERM)

@@ -40,7 +40,7 @@ extension Configuration {
         guard UserIDs.isObjectID(clientID) else {
             throw ConfigError(key: "clientId", "expected the application (client) id, a GUID; found '\(clientID)'")
         }
-        let credential = try parseCredential(&root, baseDirectory: baseDirectory)
+        let credential = try parseCredential(&root, environment: environment, baseDirectory: baseDirectory)
         let endpoints = try parseEndpoints(&root)
         let users = try parseUsers(&root, baseDirectory: baseDirectory)
         let databasePath = try parseDatabasePath(&root, environment: environment, baseDirectory: baseDirectory)
@@ -94,7 +94,7 @@ extension Configuration {
     }
 
     private static func parseCredential(
-        _ root: inout ConfigReader, baseDirectory: String
+        _ root: inout ConfigReader, environment: [String: String], baseDirectory: String
     ) throws(ConfigError) -> ClientCredentialSource {
         if root.has("clientSecret") {
             _ = root.value("clientSecret")
@@ -104,15 +104,46 @@ extension Configuration {
                     + "credential.environment or credential.systemdCredential")
         }
         guard var reader = try root.object("credential") else {
-            throw ConfigError(key: "credential", "is required, e.g. {\"type\": \"secret\", \"file\": \"/etc/presence-sync/client-secret\"}")
+            throw ConfigError(
+                key: "credential",
+                "is required, e.g. {\"type\": \"secret\", \"file\": \"/etc/presence-sync/client-secret\"} or "
+                    + "{\"type\": \"certificate\", \"certificateFile\": \"/etc/presence-sync/app.crt\", "
+                    + "\"file\": \"/etc/presence-sync/app.key\"}")
         }
         let type = try reader.string("type") ?? "secret"
-        guard type == "secret" else {
-            throw ConfigError(
-                key: reader.keyPath("type"), "'\(type)' is not supported (supported: secret; certificates come later)")
+        switch type {
+        case "secret":
+            return .secret(try parseSecretSource(&reader, baseDirectory: baseDirectory))
+        case "certificate":
+            return .certificate(
+                try parseCertificate(&reader, environment: environment, baseDirectory: baseDirectory))
+        default:
+            throw ConfigError(key: reader.keyPath("type"), "'\(type)' is not supported (one of: secret, certificate)")
         }
-        let source = try parseSecretSource(&reader, baseDirectory: baseDirectory)
-        return .secret(source)
+    }
+
+    /// `credential` with `type: "certificate"`: `certificateFile` (optional when the key's PEM also holds the
+    /// certificate), the private key's source (`file`, `environment` or `systemdCredential`, as for a secret) and
+    /// `algorithm`. The pair is loaded and checked now, so a bad one stops the start (exit 78).
+    private static func parseCertificate(
+        _ reader: inout ConfigReader, environment: [String: String], baseDirectory: String
+    ) throws(ConfigError) -> CertificateCredential {
+        let certificateFile = try reader.string("certificateFile").map { resolve($0, against: baseDirectory) }
+        let algorithmName = try reader.string("algorithm") ?? ClientAssertionAlgorithm.ps256.rawValue
+        guard let algorithm = ClientAssertionAlgorithm(rawValue: algorithmName.uppercased()) else {
+            let names = ClientAssertionAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ConfigError(key: reader.keyPath("algorithm"), "'\(algorithmName)' is not one of: \(names)")
+        }
+        let path = reader.path
+        let privateKey = try parseSecretSource(&reader, baseDirectory: baseDirectory)
+        let credential = CertificateCredential(
+            certificateFile: certificateFile, privateKey: privateKey, algorithm: algorithm)
+        do {
+            _ = try credential.load(environment: environment)
+        } catch {
+            throw ConfigError(key: "\(path).\(error.key)", error.problem)
+        }
+        return credential
     }
 
     private static func parseEndpoints(_ root: inout ConfigReader) throws(ConfigError) -> GraphEndpoints {

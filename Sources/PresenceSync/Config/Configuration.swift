@@ -39,10 +39,21 @@ public struct HistorySettings: Sendable, Equatable {
     }
 }
 
-/// Where the client secret comes from. Inline secrets are refused: configs tend to be world-readable.
+/// How the application proves its identity. Inline secrets and keys are refused: configs tend to be
+/// world-readable.
 public enum ClientCredentialSource: Sendable, Equatable {
     /// A client secret read from a file, an environment variable, or `$CREDENTIALS_DIRECTORY/<name>`.
     case secret(SecretSource)
+    /// A certificate registered on the app and its private key, which signs a client assertion at each sign-in.
+    case certificate(CertificateCredential)
+
+    /// Where the secret material (client secret or private key) is read from.
+    public var secretSource: SecretSource {
+        switch self {
+        case .secret(let source): source
+        case .certificate(let credential): credential.privateKey
+        }
+    }
 }
 
 /// One place a secret can be read from at use time.

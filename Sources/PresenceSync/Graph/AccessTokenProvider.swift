@@ -15,10 +15,16 @@ public struct AccessToken: Sendable, CustomStringConvertible {
     public var description: String { "AccessToken(redacted, expires \(expiresAt))" }
 }
 
-/// Signs in as the application (OAuth2 client credentials) and hands out a cached token.
+/// Signs in as the application (OAuth2 client credentials, with a client secret or a certificate) and hands out a
+/// cached token.
 ///
 /// The token is refreshed `refreshMargin` before it expires; concurrent callers share one refresh in flight, so
 /// a cycle of 150 batches never causes 150 sign-ins. `invalidate(_:)` drops a token Graph rejected with 401.
+///
+/// A failed sign-in (a refusal such as a wrong secret, an unreachable or failing token endpoint) starts a backoff
+/// (``SignInBackoff``): until it runs out, callers fail at once with the last error and no request is sent, while
+/// a token that has not expired yet is still handed out. The failure is logged once per streak of failures at
+/// error level, with the AADSTS code and what to do; ``signInState`` tells health checks about it.
 public actor AccessTokenProvider {
     private let tenantID: String
     private let clientID: String
@@ -29,17 +35,21 @@ public actor AccessTokenProvider {
     private let refreshMargin: Duration
     private let environment: [String: String]
     private let recorder: (any GraphMetricsRecorder)?
+    private let backoff: SignInBackoff
 
     private var cached: AccessToken?
     private var refreshing: Task<AccessToken, any Error>?
-    /// Sign-ins performed so far (a health signal and a test hook).
+    private var state = SignInState()
+    /// Sign-ins answered by the token endpoint so far (a health signal and a test hook).
     public private(set) var signIns = 0
+    /// Sign-in attempts so far, answered or not (requests sent, or credentials that could not be read).
+    public private(set) var signInAttempts = 0
 
     public init(
         tenantID: String, clientID: String, credential: ClientCredentialSource, endpoints: GraphEndpoints,
         http: GraphHTTP, logger: Logger, refreshMargin: Duration = .seconds(300),
         environment: [String: String] = ProcessInfo.processInfo.environment,
-        recorder: (any GraphMetricsRecorder)? = nil
+        recorder: (any GraphMetricsRecorder)? = nil, backoff: SignInBackoff = .standard
     ) {
         self.recorder = recorder
         self.tenantID = tenantID
@@ -50,35 +60,34 @@ public actor AccessTokenProvider {
         self.logger = logger
         self.refreshMargin = refreshMargin
         self.environment = environment
+        self.backoff = backoff
     }
 
+    /// Whether signing in works, and if not, since how many attempts, why and when the next one is due.
+    public var signInState: SignInState { state }
+
     /// A token valid for at least the refresh margin (or the rest of a short-lived token's life).
+    ///
+    /// During a sign-in backoff this returns the cached token while it has not expired, and otherwise throws the
+    /// last sign-in error without contacting the token endpoint.
     public func token() async throws(GraphError) -> AccessToken {
-        if let cached, ContinuousClock.now < cached.refreshAt { return cached }
+        let now = ContinuousClock.now
+        if let cached, now < cached.refreshAt { return cached }
+        if let failure = state.lastFailure, let retryAt = state.nextAttemptAt, now < retryAt {
+            if let cached, now < cached.expiresAt { return cached }
+            throw failure
+        }
         let task: Task<AccessToken, any Error>
         if let refreshing {
             task = refreshing
         } else {
-            let recorder = self.recorder
-            task = Task {
-                do {
-                    let token = try await self.signIn()
-                    recorder?.signInFinished(succeeded: true)
-                    return token
-                } catch {
-                    recorder?.signInFinished(succeeded: false)
-                    throw error
-                }
-            }
+            task = Task { try await self.signInRecordingOutcome() }
             refreshing = task
         }
         do {
-            let token = try await task.value
-            if refreshing == task { refreshing = nil }
-            cached = token
-            return token
+            return try await task.value
         } catch {
-            if refreshing == task { refreshing = nil }
+            if let cached, ContinuousClock.now < cached.expiresAt { return cached }
             throw (error as? GraphError) ?? .transport(url: endpoints.tokenURL(tenant: tenantID), reason: "\(error)")
         }
     }
@@ -86,6 +95,51 @@ public actor AccessTokenProvider {
     /// Forgets `token` after Graph rejected it, so the next `token()` signs in again.
     public func invalidate(_ token: AccessToken) {
         if cached?.value == token.value { cached = nil }
+    }
+
+    /// One sign-in, and its bookkeeping in the same actor turn as clearing `refreshing`: the cache or the failure
+    /// streak, the metrics, and the log lines (once per streak, not once per caller).
+    private func signInRecordingOutcome() async throws(GraphError) -> AccessToken {
+        signInAttempts += 1
+        do {
+            let token = try await signIn()
+            refreshing = nil
+            cached = token
+            if state.consecutiveFailures > 0 {
+                logger.notice(
+                    "signed in again", metadata: ["failed_attempts": "\(state.consecutiveFailures)"])
+            }
+            state = SignInState(lastSuccess: .now)
+            recorder?.signInFinished(succeeded: true)
+            recorder?.signInStateChanged(state)
+            return token
+        } catch {
+            refreshing = nil
+            let now = ContinuousClock.now
+            let previous = state.lastFailure
+            state.consecutiveFailures += 1
+            state.lastFailure = error
+            let retryAfter = Self.retryAfter(of: error)
+            let delay = backoff.delay(
+                afterFailures: state.consecutiveFailures, jitter: Double.random(in: 0...1), retryAfter: retryAfter)
+            state.nextAttemptAt = now + delay
+            recorder?.signInFinished(succeeded: false)
+            recorder?.signInStateChanged(state)
+            var metadata: Logger.Metadata = [
+                "error": "\(error)", "attempt": "\(state.consecutiveFailures)",
+                "next_attempt_in": "\(Self.seconds(delay))s",
+            ]
+            if let code = state.aadstsCode { metadata["aadsts"] = "\(code)" }
+            if case .transport = error {
+                metadata["hint"] = "the token endpoint cannot be reached: check the network, proxy and authorityHost"
+            }
+            if previous == nil || !Self.sameProblem(previous, error) {
+                logger.error("sign-in failed; Graph is not polled until a sign-in works", metadata: metadata)
+            } else {
+                logger.debug("sign-in still failing", metadata: metadata)
+            }
+            throw error
+        }
     }
 
     private func signIn() async throws(GraphError) -> AccessToken {
@@ -100,6 +154,23 @@ public actor AccessTokenProvider {
             } catch {
                 throw .authentication(AuthenticationError(detail: error.description))
             }
+        case .certificate(let certificate):
+            // Read again at each sign-in, so a renewed certificate and key are used without a restart.
+            let loaded: ClientCertificate
+            do {
+                loaded = try certificate.load(environment: environment)
+            } catch {
+                throw .authentication(AuthenticationError(detail: error.description))
+            }
+            let assertion: String
+            do {
+                assertion = try ClientAssertion.make(
+                    certificate: loaded, algorithm: certificate.algorithm, audience: url, clientID: clientID)
+            } catch {
+                throw .authentication(error)
+            }
+            form.append(("client_assertion_type", ClientAssertion.jwtBearerType))
+            form.append(("client_assertion", assertion))
         }
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
@@ -124,6 +195,29 @@ public actor AccessTokenProvider {
             refreshAt: started + max(lifetime - refreshMargin, lifetime / 2))
     }
 
+    /// Two failures are the same problem when they have the same AADSTS code and status, or are the same
+    /// transport failure: a repeat is not logged at error level again.
+    private static func sameProblem(_ previous: GraphError?, _ next: GraphError) -> Bool {
+        switch (previous, next) {
+        case (.authentication(let a)?, .authentication(let b)):
+            return a.aadstsCode == b.aadstsCode && a.status == b.status && (a.aadstsCode != nil || a.detail == b.detail)
+        case (.transport(let a, _)?, .transport(let b, _)):
+            return a == b
+        default:
+            return previous == next
+        }
+    }
+
+    private static func retryAfter(of error: GraphError) -> Duration? {
+        guard case .authentication(let failure) = error, let seconds = failure.retryAfterSeconds else { return nil }
+        return .milliseconds(Int64(max(0, min(seconds, 3600)) * 1000))
+    }
+
+    private static func seconds(_ duration: Duration) -> String {
+        let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+        return String(format: "%.1f", Double(milliseconds) / 1000)
+    }
+
     private struct TokenReply: Decodable {
         var access_token: String
         var expires_in: Int
@@ -140,7 +234,9 @@ public actor AccessTokenProvider {
     static func parseFailure(_ answer: HTTPAnswer) -> AuthenticationError {
         guard let reply = try? JSONDecoder().decode(FailureReply.self, from: Data(answer.body.readableBytesView)) else {
             return AuthenticationError(
-                status: answer.status, detail: "the token endpoint answered HTTP \(answer.status) without an error document")
+                status: answer.status,
+                detail: "the token endpoint answered HTTP \(answer.status) without an error document",
+                retryAfterSeconds: answer.retryAfterSeconds)
         }
         let description = reply.error_description ?? "no description"
         let firstLine = description.split(whereSeparator: \.isNewline).first.map(String.init) ?? description
@@ -149,7 +245,8 @@ public actor AccessTokenProvider {
             code = Int(firstLine.dropFirst(6).prefix { $0.isNumber })
         }
         return AuthenticationError(
-            status: answer.status, error: reply.error, aadstsCode: code, detail: firstLine, traceID: reply.trace_id)
+            status: answer.status, error: reply.error, aadstsCode: code, detail: firstLine, traceID: reply.trace_id,
+            retryAfterSeconds: answer.retryAfterSeconds)
     }
 }
 

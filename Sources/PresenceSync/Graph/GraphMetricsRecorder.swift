@@ -8,4 +8,11 @@ public protocol GraphMetricsRecorder: Sendable {
     func presenceBatchFailed(latency: Duration)
     /// A sign-in at the token endpoint finished.
     func signInFinished(succeeded: Bool)
+    /// The token provider's sign-in state after a sign-in finished (failing or not, the AADSTS code).
+    func signInStateChanged(_ state: SignInState)
+}
+
+extension GraphMetricsRecorder {
+    /// Recorders that only count sign-ins ignore the state.
+    public func signInStateChanged(_ state: SignInState) {}
 }

@@ -57,7 +57,7 @@ public final class Daemon: Sendable {
         let store = try PresenceStore(
             path: configuration.databasePath, lastSeenWriteSeconds: configuration.polling.lastSeenWriteSeconds,
             synchronous: configuration.databaseSynchronous, logger: logger)
-        if case .secret(let source) = configuration.credential, let warning = source.permissionWarning() {
+        if let warning = configuration.credential.secretSource.permissionWarning() {
             logger.warning("\(warning)")
         }
         let http = GraphHTTP(

@@ -25,6 +25,8 @@ public final class DaemonMetrics: GraphMetricsRecorder, DeliveryRecorder {
     private let batchTransportFailures: CoreMetrics.Counter
     private let signIns: CoreMetrics.Counter
     private let signInFailures: CoreMetrics.Counter
+    /// 1 while sign-in fails (a backoff is running), 0 otherwise.
+    private let signInFailing: CoreMetrics.Gauge
     private let lastSuccessfulCycle: CoreMetrics.Gauge
     /// One counter per HTTP status seen, created on first use.
     private let responses = Mutex<[Int: CoreMetrics.Counter]>([:])
@@ -38,6 +40,8 @@ public final class DaemonMetrics: GraphMetricsRecorder, DeliveryRecorder {
         var lastSuccess: ContinuousClock.Instant?
         var intervalSeconds: Double = 60
         var signInFailing = false
+        /// The AADSTS code of the failing sign-in, when Entra gave one.
+        var signInFailureCode: Int?
     }
 
     public init() {
@@ -70,6 +74,7 @@ public final class DaemonMetrics: GraphMetricsRecorder, DeliveryRecorder {
         batchTransportFailures = counter("graph_transport_failures_total")
         signIns = counter("token_sign_ins_total")
         signInFailures = counter("token_sign_in_failures_total")
+        signInFailing = gauge("sign_in_failing")
         lastSuccessfulCycle = gauge("last_successful_cycle_timestamp_seconds")
     }
 
@@ -151,13 +156,25 @@ public final class DaemonMetrics: GraphMetricsRecorder, DeliveryRecorder {
         signIns.increment()
         if !succeeded { signInFailures.increment() }
         readiness.withLock { $0.signInFailing = !succeeded }
+        signInFailing.record(succeeded ? 0 : 1)
+    }
+
+    public func signInStateChanged(_ state: SignInState) {
+        readiness.withLock { readiness in
+            readiness.signInFailing = state.isFailing
+            readiness.signInFailureCode = state.aadstsCode
+        }
+        signInFailing.record(state.isFailing ? 1 : 0)
     }
 
     /// Nil when ready; otherwise a one-line reason. Ready: the last sign-in worked and a successful cycle finished
     /// within three intervals.
     public func notReadyReason(now: ContinuousClock.Instant = .now) -> String? {
         readiness.withLock { state in
-            if state.signInFailing { return "sign-in failing at the token endpoint" }
+            if state.signInFailing {
+                return "sign-in failing at the token endpoint"
+                    + (state.signInFailureCode.map { " (AADSTS\($0))" } ?? "")
+            }
             guard let last = state.lastSuccess else { return "no successful cycle yet" }
             let age = now - last
             let limit = Duration.milliseconds(Int64(state.intervalSeconds * 3 * 1000))

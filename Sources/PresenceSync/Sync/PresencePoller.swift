@@ -137,9 +137,15 @@ public final class PresencePoller: Sendable {
             if Task.isCancelled || error == .cancelled { return nil }
             switch retryPolicy.decide(error, attempt: attempt, jitter: Double.random(in: 0...1)) {
             case .giveUp:
-                logger.warning(
-                    "batch skipped this cycle",
-                    metadata: ["users": "\(ids.count)", "attempts": "\(attempt)", "error": "\(error)"])
+                if case .authentication = error {
+                    // The token provider logs a failing sign-in once per streak, with what to do about it.
+                    logger.debug(
+                        "batch skipped this cycle: not signed in", metadata: ["users": "\(ids.count)", "error": "\(error)"])
+                } else {
+                    logger.warning(
+                        "batch skipped this cycle",
+                        metadata: ["users": "\(ids.count)", "attempts": "\(attempt)", "error": "\(error)"])
+                }
                 return nil
             case .retry(let delay, let throttled):
                 if throttled {
