@@ -42,7 +42,7 @@ public struct UserResolutionError: Error, CustomStringConvertible, Sendable {
 /// Object ids pass through without a request. Kept separate from the presence clients so that it can grow
 /// (`$batch`, group expansion) without touching them; results are not cached, one command resolves one user.
 public struct UserResolver: Sendable {
-    private let session: GraphSession
+    let session: GraphSession
 
     private struct Reply: Decodable {
         var id: String

@@ -85,13 +85,18 @@ public final class Daemon: Sendable {
         let sink = OutboxWakeSink(readers)
         let client = PresenceClient(
             http: http, tokens: tokens, endpoints: configuration.endpoints, logger: logger, recorder: metrics)
+        let tracker = UserTracker(
+            configuration: configuration,
+            resolver: UserResolver(
+                session: GraphSession(http: http, tokens: tokens, endpoints: configuration.endpoints, logger: logger)),
+            store: store, logger: logger)
         let notifier = SystemdNotifier(environment: options.environment)
         let watchdog = ProgressWatchdog(initialAllowance: ProgressWatchdog.batchAllowance(configuration.polling))
         let logger = self.logger
         // A reload builds a new poller from the merged configuration; the store, client and sinks stay.
         let makePlan: @Sendable (Configuration) -> PollSchedule.Plan = { configuration in
             let poller = PresencePoller(
-                users: configuration.users, client: client, store: store, sink: sink,
+                trackedUsers: tracker.trackedUsers, client: client, store: store, sink: sink,
                 pacer: RequestPacer(
                     limit: configuration.polling.requestBudget,
                     window: .milliseconds(Int64(configuration.polling.budgetWindowSeconds * 1000))),
@@ -105,10 +110,11 @@ public final class Daemon: Sendable {
         logger.info(
             "presence-sync started",
             metadata: [
-                "users": "\(configuration.users.count)", "database": "\(configuration.databasePath)",
+                "users": "\(configuration.users.count)", "upns": "\(configuration.userPrincipalNames.count)",
+                "groups": "\(configuration.groups.count)", "database": "\(configuration.databasePath)",
                 "interval": "\(configuration.polling.intervalSeconds)s", "graph": "\(configuration.endpoints.graphBaseURL)",
             ])
-        notifier.ready(status: "started; tracking \(configuration.users.count) users, first cycle running")
+        notifier.ready(status: "started; resolving users, then the first cycle runs")
 
         let stopRequests = self.stopRequests
         let endpoint = configuration.observability.listen.flatMap { address in
@@ -117,8 +123,12 @@ public final class Daemon: Sendable {
         await withTaskGroup(of: String.self) { group in
             let readerNames = readers.map(\.name)
             group.addTask {
+                await tracker.run()
+                return "user resolution stopped"
+            }
+            group.addTask {
                 await self.pollLoop(
-                    schedule, notifier: notifier, watchdog: watchdog,
+                    schedule, tracker: tracker, notifier: notifier, watchdog: watchdog,
                     metrics: metrics.map { ($0, store, readerNames) })
             }
             if let endpoint {
@@ -138,8 +148,8 @@ public final class Daemon: Sendable {
             let reloadRequests = self.reloadRequests
             let reloader = ConfigurationReloader(
                 file: options.configurationFile, environment: options.environment,
-                logLevelControl: options.logLevelControl, schedule: schedule, makePlan: makePlan, notifier: notifier,
-                watchdog: watchdog, logger: logger)
+                logLevelControl: options.logLevelControl, schedule: schedule, makePlan: makePlan, tracker: tracker,
+                notifier: notifier, watchdog: watchdog, logger: logger)
             group.addTask {
                 for await _ in reloadRequests { reloader.reload() }
                 return "reload requests ended"
@@ -198,11 +208,16 @@ public final class Daemon: Sendable {
     ///
     /// With `metrics`, each cycle's summary and each outbox reader's backlog are recorded after the cycle.
     private func pollLoop(
-        _ schedule: PollSchedule, notifier: SystemdNotifier, watchdog: ProgressWatchdog,
+        _ schedule: PollSchedule, tracker: UserTracker, notifier: SystemdNotifier, watchdog: ProgressWatchdog,
         metrics: (recorder: DaemonMetrics, store: PresenceStore, readers: [String])?
     ) async -> String {
         defer { schedule.timer.cancel() }
         var number = 0
+        // The first cycle polls the resolved users. Resolution retries throttled requests (up to a few minutes
+        // in the worst case), so the watchdog gets that long once.
+        watchdog.expectProgress(within: Self.firstResolutionAllowance)
+        await tracker.waitForFirstResolution()
+        if Task.isCancelled { return "poll loop cancelled" }
         schedule.start()
         for await _ in schedule.timer.ticks {
             if Task.isCancelled { break }
@@ -235,6 +250,9 @@ public final class Daemon: Sendable {
         }
         return "poll loop cancelled"
     }
+
+    /// How long the first resolution of users may take before the watchdog counts it as a stall.
+    static let firstResolutionAllowance = Duration.seconds(900)
 
     /// `systemctl status`'s one-line view of the last cycle.
     static func statusLine(_ summary: CycleSummary) -> String {
