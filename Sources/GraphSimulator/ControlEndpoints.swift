@@ -66,9 +66,10 @@ struct ControlEndpoints: Sendable {
             let definition = try? JSONDecoder().decode(
                 GroupDefinition.self, from: body.withUnsafeReadableBytes { Data($0) })
         else {
+            let message = "{\"error\":\"expected an object with members and groups arrays\"}"
             return Response(
                 status: .badRequest, headers: [.contentType: "application/json"],
-                body: .init(byteBuffer: ByteBuffer(string: "{\"error\":\"expected an object with members and groups arrays\"}")))
+                body: .init(byteBuffer: ByteBuffer(string: message)))
         }
         tenant.groups.set(id, members: definition.members ?? [], groups: definition.groups ?? [])
         return Response(status: .noContent)

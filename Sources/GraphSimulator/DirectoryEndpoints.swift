@@ -86,10 +86,12 @@ struct DirectoryEndpoints: Sendable {
                 404,
                 error(
                     404, "Request_ResourceNotFound",
-                    "Resource '\(user)' does not exist or one of its queried reference-property objects are not present."))
+                    "Resource '\(user)' does not exist or one of its queried reference-property objects are not present."
+                ))
         }
         let context = base + "/v1.0/$metadata#users(id)/$entity"
-        let body = "{\"@odata.context\":\(JSONText.quoted(context)),\"id\":\(JSONText.quoted(tenant.directory.ids[index]))}"
+        let body =
+            "{\"@odata.context\":\(JSONText.quoted(context)),\"id\":\(JSONText.quoted(tenant.directory.ids[index]))}"
         return answer(200, body)
     }
 
@@ -125,7 +127,8 @@ struct DirectoryEndpoints: Sendable {
             throw GraphError(
                 status: .notFound, code: "Request_ResourceNotFound",
                 message:
-                    "Resource '\(groupID)' does not exist or one of its queried reference-property objects are not present.")
+                    "Resource '\(groupID)' does not exist or one of its queried reference-property objects are not present."
+            )
         }
         let select = query["$select"].map { String($0).lowercased().split(separator: ",").map(String.init) } ?? []
         let withUPN = select.isEmpty || select.contains("userprincipalname")

@@ -2,8 +2,9 @@ import Synchronization
 
 /// The tenant's groups, the faults queued for directory requests, and the directory counters.
 ///
-/// Groups are defined by tests and tools (``GraphSimulator/setGroup(_:members:groups:)``, `PUT /_simulator/groups/{id}`)
-/// and may nest; `transitiveMembers` flattens them, each user once, nested cycles tolerated.
+/// Groups are defined by tests and tools (``GraphSimulator/setGroup(_:members:groups:)``,
+/// `PUT /_simulator/groups/{id}`) and may nest; `transitiveMembers` flattens them, each user once, nested cycles
+/// tolerated.
 final class SimulatedGroups: Sendable {
     private struct Group {
         var members: [String]

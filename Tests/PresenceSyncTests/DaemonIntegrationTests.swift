@@ -110,8 +110,9 @@ struct DaemonIntegrationTests {
         let daemon = Daemon(
             configuration: configuration, options: Self.options(cycles: 4, sink: sink, secret: settings.clientSecret),
             logger: Self.logger)
+        // Revoke once the first token is in use (a fixed delay raced the daemon's start-up on a loaded machine).
         let revoker = Task {
-            try await Task.sleep(for: .milliseconds(250))
+            while simulator.statistics.presenceRequests == 0 { try await Task.sleep(for: .milliseconds(5)) }
             simulator.revokeTokens()
         }
         try await daemon.run()

@@ -3,8 +3,8 @@ import GraphSimulator
 import InMemoryLogging
 import Logging
 import PresenceSync
-import Testing
 import TestSupport
+import Testing
 
 /// Resolving UPNs (through `$batch`) and groups (paged transitive members) against the simulator over loopback
 /// HTTP, recording tracking periods in a real SQLite file.
@@ -39,7 +39,8 @@ struct UserResolutionTests {
                 credential: configuration.credential, endpoints: configuration.endpoints, http: http, logger: logger,
                 environment: [SimulatorSetup.secretVariable: settings.clientSecret])
             let session = GraphSession(http: http, tokens: tokens, endpoints: configuration.endpoints, logger: logger)
-            return Fixture(simulator: simulator, settings: settings, http: http, resolver: UserResolver(session: session))
+            return Fixture(
+                simulator: simulator, settings: settings, http: http, resolver: UserResolver(session: session))
         }
 
         func configuration(users: [String], groups: [String] = []) throws -> Configuration {
@@ -143,10 +144,11 @@ struct UserResolutionTests {
 
         fixture.simulator.setGroup(Self.groupA, members: Array(ids[2..<20]) + [ids[20]])
         let second = await tracker.resolve()
-        #expect(Set(second.changes.stopped) == [
-            TrackingPeriodKey(userID: ids[0], source: .group(Self.groupA)),
-            TrackingPeriodKey(userID: ids[1], source: .group(Self.groupA)),
-        ])
+        #expect(
+            Set(second.changes.stopped) == [
+                TrackingPeriodKey(userID: ids[0], source: .group(Self.groupA)),
+                TrackingPeriodKey(userID: ids[1], source: .group(Self.groupA)),
+            ])
         #expect(second.changes.started == [TrackingPeriodKey(userID: ids[20], source: .group(Self.groupA))])
         #expect(!tracker.trackedUsers.current.contains(ids[0]))
         #expect(tracker.trackedUsers.current.contains(ids[20]))
@@ -281,7 +283,8 @@ struct UserResolutionTests {
         #expect(applied, "the cycles after the reload poll 5 + 5 group members, one id and one UPN")
         let reader = try HistoryReader(path: fixture.database)
         #expect(
-            try reader.integer("SELECT count(*) FROM users WHERE tracking_stopped IS NOT NULL AND source LIKE 'group:%'")
+            try reader.integer(
+                "SELECT count(*) FROM users WHERE tracking_stopped IS NOT NULL AND source LIKE 'group:%'")
                 == 5)
         #expect(try reader.integer("SELECT count(*) FROM users WHERE source = 'upn:user00055@simulated.example'") == 1)
         #expect(try reader.states(of: ids[22]).isEmpty == false, "a new member is polled")

@@ -10,6 +10,12 @@ public final class ChildProcess: Sendable {
     /// Holds what the child wrote; a class so the pipe handlers can share it.
     private final class OutputBuffer: Sendable {
         let bytes = Mutex<(stdout: [UInt8], stderr: [UInt8])>(([], []))
+        /// Pipes that reached end of file (an empty read): everything the child wrote there has been read.
+        let stdoutClosed = Atomic<Bool>(false)
+        let stderrClosed = Atomic<Bool>(false)
+        var drained: Bool {
+            stdoutClosed.load(ordering: .sequentiallyConsistent) && stderrClosed.load(ordering: .sequentiallyConsistent)
+        }
         func append(stdout data: Data) { bytes.withLock { $0.stdout.append(contentsOf: data) } }
         func append(stderr data: Data) { bytes.withLock { $0.stderr.append(contentsOf: data) } }
         var stdout: String { bytes.withLock { String(decoding: $0.stdout, as: UTF8.self) } }
@@ -44,10 +50,18 @@ public final class ChildProcess: Sendable {
         let output = self.output
         stdout.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+                output.stdoutClosed.store(true, ordering: .sequentiallyConsistent)
+            }
             output.append(stdout: data)
         }
         stderr.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+                output.stderrClosed.store(true, ordering: .sequentiallyConsistent)
+            }
             output.append(stderr: data)
         }
         try process.run()
@@ -88,7 +102,12 @@ public final class ChildProcess: Sendable {
             if ContinuousClock.now > deadline { return nil }
             try? await Task.sleep(for: .milliseconds(20))
         }
-        try? await Task.sleep(for: .milliseconds(50))  // let the pipes drain
+        // Let the pipes drain: wait for end of file on both (a loaded machine can take a while to deliver the
+        // last bytes), but not forever, in case a grandchild still holds them open.
+        let drained = ContinuousClock.now + .seconds(5)
+        while !output.drained && ContinuousClock.now < drained {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
         return process.terminationStatus
     }
 

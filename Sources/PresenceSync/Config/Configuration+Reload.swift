@@ -9,7 +9,8 @@ public struct ConfigurationReload: Sendable, Equatable {
 extension Configuration {
     /// Merges a newly loaded configuration into this running one, between two cycles.
     ///
-    /// Live: the tracked users (ids, UPNs, groups, `userResolution`), `polling` (interval, batch size, concurrency, request budget) and `logLevel`.
+    /// Live: the tracked users (ids, UPNs, groups, `userResolution`), `polling` (interval, batch size, concurrency,
+    /// request budget) and `logLevel`.
     /// Everything bound to open resources (sign-in identity and secret, clouds and hosts, the database, HTTP
     /// timeouts, the event sinks and their outbox readers, the history schedule, settings added later) keeps
     /// its running value; the keys that differ are listed so the operator knows a restart is needed.

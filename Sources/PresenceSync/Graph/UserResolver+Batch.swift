@@ -92,7 +92,8 @@ extension UserResolver {
         }
         let body: Data
         do {
-            body = try JSONSerialization.data(withJSONObject: ["requests": requests], options: [.withoutEscapingSlashes])
+            body = try JSONSerialization.data(
+                withJSONObject: ["requests": requests], options: [.withoutEscapingSlashes])
         } catch {
             return .failure(.malformedAnswer(reason: "cannot encode the $batch request: \(error)", requestID: nil))
         }
@@ -105,7 +106,8 @@ extension UserResolver {
         guard answer.status == 200 else { return .failure(GraphError.fromAnswer(answer)) }
         guard let document = try? JSONDecoder().decode(BatchAnswer.self, from: Data(answer.body.readableBytesView))
         else {
-            return .failure(.malformedAnswer(reason: "the $batch answer is not a response list", requestID: answer.requestID))
+            return .failure(
+                .malformedAnswer(reason: "the $batch answer is not a response list", requestID: answer.requestID))
         }
         var outcomes: [String: ItemOutcome] = [:]
         for item in document.responses {
@@ -158,7 +160,8 @@ extension UserResolver {
             let requestID = body?.error?.innerError?.requestID ?? header("request-id") ?? batchRequestID
             if status == 200 {
                 guard let id = body?.id, UserIDs.isObjectID(id) else {
-                    return .done(.failed(.malformedAnswer(reason: "no object id in the user answer", requestID: requestID)))
+                    return .done(
+                        .failed(.malformedAnswer(reason: "no object id in the user answer", requestID: requestID)))
                 }
                 return .done(.resolved(id.lowercased()))
             }

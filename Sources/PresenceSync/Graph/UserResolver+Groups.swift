@@ -74,7 +74,8 @@ extension UserResolver {
             }
             attempt += 1
             guard ResolutionBackoff.retries(failure), attempt < ResolutionBackoff.maxAttempts else { throw failure }
-            let wait = min(failure.retryAfterSeconds ?? ResolutionBackoff.delay(attempt: attempt - 1), ResolutionBackoff.maxDelay)
+            let wait = min(
+                failure.retryAfterSeconds ?? ResolutionBackoff.delay(attempt: attempt - 1), ResolutionBackoff.maxDelay)
             do {
                 try await Task.sleep(for: .milliseconds(Int64(wait * 1000)))
             } catch {

@@ -214,10 +214,14 @@ public final class Daemon: Sendable {
         defer { schedule.timer.cancel() }
         var number = 0
         // The first cycle polls the resolved users. Resolution retries throttled requests (up to a few minutes
-        // in the worst case), so the watchdog gets that long once.
-        watchdog.expectProgress(within: Self.firstResolutionAllowance)
-        await tracker.waitForFirstResolution()
-        if Task.isCancelled { return "poll loop cancelled" }
+        // in the worst case), so the watchdog gets that long once. Object ids alone need no Graph request: the
+        // tracker starts with them, so the first cycle need not wait.
+        let configuration = schedule.plan.configuration
+        if !configuration.userPrincipalNames.isEmpty || !configuration.groups.isEmpty {
+            watchdog.expectProgress(within: Self.firstResolutionAllowance)
+            await tracker.waitForFirstResolution()
+            if Task.isCancelled { return "poll loop cancelled" }
+        }
         schedule.start()
         for await _ in schedule.timer.ticks {
             if Task.isCancelled { break }

@@ -58,7 +58,8 @@ extension PresenceStore {
                 "SELECT user_id, source, user_principal_name FROM users WHERE tracking_stopped IS NULL ORDER BY id"
             ).query { row in
                 let source = UserSource(text: row.text(1) ?? "")
-                membership[source, default: []].append(DirectoryUser(id: row.text(0) ?? "", userPrincipalName: row.text(2)))
+                membership[source, default: []].append(
+                    DirectoryUser(id: row.text(0) ?? "", userPrincipalName: row.text(2)))
             }
             return membership
         }
@@ -76,11 +77,13 @@ extension PresenceStore {
         try await withConnection("recording tracked users") { db in
             try db.inTransaction(.immediate) {
                 var open: [TrackingPeriodKey: (rowID: Int64, upn: String?)] = [:]
-                try db.prepare("SELECT id, user_id, source, user_principal_name FROM users WHERE tracking_stopped IS NULL")
-                    .query { row in
-                        let key = TrackingPeriodKey(userID: row.text(1) ?? "", source: UserSource(text: row.text(2) ?? ""))
-                        open[key] = (row.int64(0), row.text(3))
-                    }
+                try db.prepare(
+                    "SELECT id, user_id, source, user_principal_name FROM users WHERE tracking_stopped IS NULL"
+                )
+                .query { row in
+                    let key = TrackingPeriodKey(userID: row.text(1) ?? "", source: UserSource(text: row.text(2) ?? ""))
+                    open[key] = (row.int64(0), row.text(3))
+                }
                 var kept = Set<TrackingPeriodKey>()
                 var changes = TrackingChanges()
                 let now = time.iso8601

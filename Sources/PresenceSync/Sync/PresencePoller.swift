@@ -36,7 +36,8 @@ public final class PresencePoller: Sendable {
 
     /// A poller of whatever `trackedUsers` holds when each cycle starts.
     public init(
-        trackedUsers: TrackedUsers, client: PresenceClient, store: PresenceStore, sink: any EventSink, pacer: RequestPacer,
+        trackedUsers: TrackedUsers, client: PresenceClient, store: PresenceStore, sink: any EventSink,
+        pacer: RequestPacer,
         settings: PollingSettings, eventSource: String, logger: Logger,
         batchFinished: @escaping @Sendable () -> Void = {}
     ) {
