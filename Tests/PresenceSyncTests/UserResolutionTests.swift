@@ -209,6 +209,60 @@ struct UserResolutionTests {
         #expect(try reader.integer("SELECT count(*) FROM users WHERE tracking_stopped IS NOT NULL") == 0)
     }
 
+    @Test("if every entry is gone (404) the previous set stays; groups that were read and are empty empty it")
+    func nothingResolves() async throws {
+        let fixture = try await Fixture.start()
+        defer { Task { await fixture.close() } }
+        let ids = fixture.simulator.userIDs
+        fixture.simulator.setGroup(Self.groupA, members: Array(ids[0..<8]))
+        let store = try PresenceStore(path: fixture.database, logger: fixture.logger)
+        let tracker = fixture.tracker(try fixture.configuration(users: [], groups: [Self.groupA]), store: store)
+        await tracker.resolve()
+        #expect(tracker.trackedUsers.current == Array(ids[0..<8]))
+
+        fixture.simulator.removeGroup(Self.groupA)
+        let gone = await tracker.resolve()
+        #expect(gone.notFound == ["group \(Self.groupA)"])
+        #expect(gone.keptPrevious)
+        #expect(tracker.trackedUsers.current == Array(ids[0..<8]))
+
+        fixture.simulator.setGroup(Self.groupA, members: [])
+        let empty = await tracker.resolve()
+        #expect(!empty.keptPrevious)
+        #expect(tracker.trackedUsers.current == [])
+        #expect(empty.changes.stopped.count == 8)
+        await store.close()
+    }
+
+    @Test("after an incomplete resolution the tracker tries again after retrySeconds, not the full interval")
+    func retriesSooner() async throws {
+        let fixture = try await Fixture.start()
+        defer { Task { await fixture.close() } }
+        let ids = fixture.simulator.userIDs
+        fixture.simulator.setGroup(Self.groupA, members: Array(ids[0..<3]))
+        var document = SimulatorSetup.document(
+            for: fixture.simulator, settings: fixture.settings, database: fixture.database)
+        document["users"] = []
+        document["groups"] = [Self.groupA]
+        document["userResolution"] = ["intervalSeconds": 3600, "retrySeconds": 0.2]
+        let store = try PresenceStore(path: fixture.database, logger: fixture.logger)
+        let tracker = fixture.tracker(try SimulatorSetup.configuration(document), store: store)
+        // The first resolution is refused (403 is not retried within a resolution); the retry succeeds.
+        fixture.simulator.injectDirectoryFaults([.status(403, retryAfterSeconds: nil)])
+        let run = Task { await tracker.run() }
+        await tracker.waitForFirstResolution()
+        #expect(tracker.trackedUsers.current == [])
+        let deadline = ContinuousClock.now + .seconds(10)
+        while tracker.trackedUsers.current.isEmpty && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        run.cancel()
+        await run.value
+        await store.close()
+        #expect(tracker.trackedUsers.current == Array(ids[0..<3]))
+        #expect(fixture.simulator.directoryStatistics.groupPageRequests == 2)
+    }
+
     @Test("the daemon resolves UPNs and a group at start and records history for every resolved user")
     func daemonWithUPNsAndGroup() async throws {
         let fixture = try await Fixture.start(users: 120, pageSize: 10)

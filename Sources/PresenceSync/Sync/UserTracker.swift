@@ -27,7 +27,8 @@ public struct ResolutionReport: Sendable, Equatable {
 ///
 /// Failures never shrink the set by accident: an entry that cannot be read keeps the members it had before (from
 /// the last resolution, or the `users` table after a restart), an entry the directory does not know (404) is
-/// logged by name and skipped, and if nothing at all resolved while users were tracked the previous set stays.
+/// logged by name and skipped, and if nothing at all resolved while users were tracked the previous set stays
+/// (unless everything was read and the groups are simply empty).
 public final class UserTracker: Sendable {
     private struct State {
         var configuration: Configuration
@@ -106,11 +107,15 @@ public final class UserTracker: Sendable {
             return report
         }
         if Self.userIDs(membership).isEmpty && !Self.userIDs(previous).isEmpty {
-            logger.error(
-                "no configured user or group resolved; the previously tracked users stay tracked",
-                metadata: ["previous_users": "\(Self.userIDs(previous).count)"])
-            membership = previous
-            report.keptPrevious = true
+            if report.failed.isEmpty && report.notFound.isEmpty {
+                logger.warning("every configured group is empty: no user is tracked any more")
+            } else {
+                logger.error(
+                    "no configured user or group resolved; the previously tracked users stay tracked",
+                    metadata: ["previous_users": "\(Self.userIDs(previous).count)"])
+                membership = previous
+                report.keptPrevious = true
+            }
         }
         Self.fillUserPrincipalNames(&membership)
         do {
