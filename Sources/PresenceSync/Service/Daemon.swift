@@ -89,7 +89,7 @@ public final class Daemon: Sendable {
             configuration: configuration,
             resolver: UserResolver(
                 session: GraphSession(http: http, tokens: tokens, endpoints: configuration.endpoints, logger: logger)),
-            store: store, logger: logger)
+            store: store, logger: logger, resolutionFinished: { metrics?.resolutionFinished($0) })
         let notifier = SystemdNotifier(environment: options.environment)
         let watchdog = ProgressWatchdog(initialAllowance: ProgressWatchdog.batchAllowance(configuration.polling))
         let logger = self.logger

@@ -25,6 +25,11 @@ public final class DaemonMetrics: GraphMetricsRecorder {
     private let signIns: CoreMetrics.Counter
     private let signInFailures: CoreMetrics.Counter
     private let lastSuccessfulCycle: CoreMetrics.Gauge
+    private let userResolutions: CoreMetrics.Counter
+    /// Entries (UPNs, groups) that could not be read in a resolution; their previous users were kept.
+    private let userResolutionFailures: CoreMetrics.Counter
+    /// Entries the directory did not know at the last resolution.
+    private let userEntriesNotFound: CoreMetrics.Gauge
     /// One counter per HTTP status seen, created on first use.
     private let responses = Mutex<[Int: CoreMetrics.Counter]>([:])
     /// One pair of gauges per outbox reader, created on first use.
@@ -67,6 +72,16 @@ public final class DaemonMetrics: GraphMetricsRecorder {
         signIns = counter("token_sign_ins_total")
         signInFailures = counter("token_sign_in_failures_total")
         lastSuccessfulCycle = gauge("last_successful_cycle_timestamp_seconds")
+        userResolutions = counter("user_resolutions_total")
+        userResolutionFailures = counter("user_resolution_failures_total")
+        userEntriesNotFound = gauge("user_entries_not_found")
+    }
+
+    /// Records a finished resolution of the configured users.
+    func resolutionFinished(_ report: ResolutionReport) {
+        userResolutions.increment()
+        userResolutionFailures.increment(by: report.failed.count)
+        userEntriesNotFound.record(report.notFound.count)
     }
 
     /// Records a finished cycle. A cycle counts as successful (for `/readyz` and the timestamp) when at least one

@@ -14,6 +14,8 @@ public struct ResolutionReport: Sendable, Equatable {
     /// What changed in the `users` table.
     public var changes = TrackingChanges()
 
+    public init() {}
+
     /// True when every entry was read (found or definitely not found).
     public var isComplete: Bool { failed.isEmpty && !keptPrevious }
 }
@@ -43,11 +45,17 @@ public final class UserTracker: Sendable {
     private let store: PresenceStore
     private let logger: Logger
     private let wake = WakeSignal()
+    /// Told about every finished resolution (metrics).
+    private let resolutionFinished: @Sendable (ResolutionReport) -> Void
     private let firstResolution: AsyncStream<Void>
     private let firstResolutionDone: AsyncStream<Void>.Continuation
 
     /// Starts with the directly listed object ids; `resolve()` adds the rest.
-    public init(configuration: Configuration, resolver: UserResolver, store: PresenceStore, logger: Logger) {
+    public init(
+        configuration: Configuration, resolver: UserResolver, store: PresenceStore, logger: Logger,
+        resolutionFinished: @escaping @Sendable (ResolutionReport) -> Void = { _ in }
+    ) {
+        self.resolutionFinished = resolutionFinished
         self.state = Mutex(State(configuration: configuration))
         self.trackedUsers = TrackedUsers(configuration.users)
         self.resolver = resolver
@@ -128,6 +136,7 @@ public final class UserTracker: Sendable {
         state.withLock { $0.previous = membership }
         report.trackedUsers = ids.count
         log(report)
+        resolutionFinished(report)
         return report
     }
 
