@@ -4,7 +4,8 @@ import Foundation
 public enum UPNResolution: Sendable, Equatable {
     /// The user's object id (lower-case).
     case resolved(String)
-    /// The directory has no such user (404 inside the batch); the request-id names the lookup.
+    /// The directory has no such user (404 inside the batch), or Graph refuses the name itself (400): asking again
+    /// will not help. The request-id names the lookup.
     case notFound(requestID: String?)
     /// The lookup failed for another reason (Graph down, still throttled after the retries, malformed answer).
     case failed(GraphError)
@@ -17,7 +18,8 @@ extension UserResolver {
     /// Resolves UPNs with `POST /$batch`, at most 20 `GET /users/{upn}?$select=id` per batch, batches one after
     /// another.
     ///
-    /// Responses are matched by request id, never by position. Each item has its own status: 404 is `notFound`;
+    /// Responses are matched by request id, never by position. Each item has its own status: 404 (and 400, a name
+    /// Graph refuses) is `notFound`;
     /// 429, 503 and 504 are retried (that item only) after the largest `Retry-After` among them, or a backoff;
     /// other statuses are `failed`. A batch request that fails as a whole is retried the same way, then all of
     /// its UPNs are `failed`. The answer has exactly one entry per distinct UPN given; nothing here throws.
@@ -165,7 +167,7 @@ extension UserResolver {
                 }
                 return .done(.resolved(id.lowercased()))
             }
-            if status == 404 { return .done(.notFound(requestID: requestID)) }
+            if status == 404 || status == 400 { return .done(.notFound(requestID: requestID)) }
             let error = GraphError.status(
                 status, code: body?.error?.code, message: body?.error?.message, requestID: requestID,
                 retryAfterSeconds: header("retry-after").flatMap(Double.init))

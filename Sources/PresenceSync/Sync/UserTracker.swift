@@ -154,7 +154,7 @@ public final class UserTracker: Sendable {
             case .notFound(let requestID):
                 report.notFound.append("upn \(upn)")
                 logger.warning(
-                    "user principal name not found in the directory; skipped",
+                    "user principal name not found in the directory (or refused as a name); skipped",
                     metadata: ["upn": "\(upn)", "request-id": "\(requestID ?? "-")"])
             case .failed(let error):
                 report.failed.append("upn \(upn)")
