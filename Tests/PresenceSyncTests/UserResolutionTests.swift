@@ -204,6 +204,10 @@ struct UserResolutionTests {
         #expect(!down.isComplete)
         #expect(Set(restarted.trackedUsers.current) == Set(tracked))
         #expect(down.changes == TrackingChanges())
+        #expect(Set(down.failed) == Set(throttled.failed))
+        // One connection failure is enough: the group is not tried, and the log has one line each, not one per UPN.
+        let unreachable = fixture.logs.entries.filter { $0.message.description.contains("cannot be reached") }
+        #expect(unreachable.count == 2)
         await store.close()
         let reader = try HistoryReader(path: fixture.database)
         #expect(try reader.integer("SELECT count(*) FROM users WHERE tracking_stopped IS NOT NULL") == 0)

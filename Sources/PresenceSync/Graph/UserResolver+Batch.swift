@@ -22,14 +22,27 @@ extension UserResolver {
     /// Graph refuses) is `notFound`;
     /// 429, 503 and 504 are retried (that item only) after the largest `Retry-After` among them, or a backoff;
     /// other statuses are `failed`. A batch request that fails as a whole is retried the same way, then all of
-    /// its UPNs are `failed`. The answer has exactly one entry per distinct UPN given; nothing here throws.
+    /// its UPNs are `failed`; if Graph could not be reached at all (network, sign-in, cancellation), the remaining
+    /// batches are not sent and their UPNs fail the same way, so an outage costs one timeout, not one per batch.
+    /// The answer has exactly one entry per distinct UPN given; nothing here throws.
     public func resolve(userPrincipalNames upns: [String]) async -> [String: UPNResolution] {
         var results: [String: UPNResolution] = [:]
         var unique: [String] = []
         for upn in upns where results.updateValue(.failed(.cancelled), forKey: upn) == nil { unique.append(upn) }
+        var unreachable: GraphError?
         for start in stride(from: 0, to: unique.count, by: Self.maxBatchRequests) {
             let chunk = Array(unique[start..<min(start + Self.maxBatchRequests, unique.count)])
-            for (upn, outcome) in await resolveBatch(chunk) { results[upn] = outcome }
+            if let unreachable {
+                for upn in chunk { results[upn] = .failed(unreachable) }
+                continue
+            }
+            let outcomes = await resolveBatch(chunk)
+            for (upn, outcome) in outcomes { results[upn] = outcome }
+            if case .failed(let error) = outcomes[chunk[0]], error.isUnreachable,
+                chunk.allSatisfy({ outcomes[$0] == .failed(error) })
+            {
+                unreachable = error
+            }
         }
         return results
     }
@@ -200,6 +213,15 @@ enum ResolutionBackoff {
 }
 
 extension GraphError {
+    /// True when Graph was not reached at all (network, sign-in) or the work was cancelled: further requests now
+    /// would fail the same way.
+    var isUnreachable: Bool {
+        switch self {
+        case .transport, .authentication, .cancelled: true
+        case .status, .malformedAnswer: false
+        }
+    }
+
     /// `Retry-After` in seconds when this is a status error that carried one.
     var retryAfterSeconds: Double? {
         if case .status(_, _, _, _, let retryAfter) = self { return retryAfter }

@@ -106,9 +106,10 @@ public final class UserTracker: Sendable {
         if !configuration.users.isEmpty {
             membership[.objectID] = configuration.users.map { DirectoryUser(id: $0) }
         }
-        await resolveUserPrincipalNames(configuration.userPrincipalNames, previous, &membership, &report)
+        var unreachable = await resolveUserPrincipalNames(
+            configuration.userPrincipalNames, previous, &membership, &report)
         for group in configuration.groups {
-            await expand(group: group, previous, &membership, &report)
+            unreachable = await expand(group: group, unreachable: unreachable, previous, &membership, &report)
         }
         if Task.isCancelled {
             report.keptPrevious = true
@@ -140,12 +141,24 @@ public final class UserTracker: Sendable {
         return report
     }
 
+    /// Resolves the UPNs; returns Graph's error when it could not be reached at all, so groups are not tried.
+    ///
+    /// Each unknown or failed UPN is logged by name, except when Graph was unreachable: then one line says so.
     private func resolveUserPrincipalNames(
         _ upns: [String], _ previous: TrackedMembership, _ membership: inout TrackedMembership,
         _ report: inout ResolutionReport
-    ) async {
-        guard !upns.isEmpty else { return }
+    ) async -> GraphError? {
+        guard !upns.isEmpty else { return nil }
         let results = await resolver.resolve(userPrincipalNames: upns)
+        var unreachable: GraphError?
+        if case .failed(let error) = results[upns[0]], error.isUnreachable,
+            upns.allSatisfy({ results[$0] == .failed(error) })
+        {
+            unreachable = error
+            logger.warning(
+                "Graph cannot be reached to resolve user principal names; they keep what they resolved to before",
+                metadata: ["upns": "\(upns.count)", "error": "\(error)"])
+        }
         for upn in upns {
             let source = UserSource.userPrincipalName(upn)
             switch results[upn] ?? .failed(.cancelled) {
@@ -159,33 +172,49 @@ public final class UserTracker: Sendable {
             case .failed(let error):
                 report.failed.append("upn \(upn)")
                 if let kept = previous[source] { membership[source] = kept }
-                logger.warning(
-                    "cannot resolve a user principal name; keeping what it resolved to before",
-                    metadata: ["upn": "\(upn)", "error": "\(error)", "kept": "\(previous[source]?.count ?? 0)"])
+                if unreachable == nil {
+                    logger.warning(
+                        "cannot resolve a user principal name; keeping what it resolved to before",
+                        metadata: ["upn": "\(upn)", "error": "\(error)", "kept": "\(previous[source]?.count ?? 0)"])
+                }
             }
         }
+        return unreachable
     }
 
+    /// Reads one group's members (or, when Graph is known to be unreachable, keeps its previous members without
+    /// asking); returns Graph's error when it could not be reached.
     private func expand(
-        group: String, _ previous: TrackedMembership, _ membership: inout TrackedMembership,
-        _ report: inout ResolutionReport
-    ) async {
+        group: String, unreachable: GraphError?, _ previous: TrackedMembership,
+        _ membership: inout TrackedMembership, _ report: inout ResolutionReport
+    ) async -> GraphError? {
         let source = UserSource.group(group)
+        if let unreachable {
+            report.failed.append("group \(group)")
+            if let kept = previous[source] { membership[source] = kept }
+            logger.warning(
+                "Graph cannot be reached to read a group; keeping its previous members",
+                metadata: ["group": "\(group)", "error": "\(unreachable)", "kept": "\(previous[source]?.count ?? 0)"])
+            return unreachable
+        }
         do throws(GraphError) {
             let members = try await resolver.transitiveUserMembers(ofGroup: group)
             membership[source] = members
             logger.debug("group expanded", metadata: ["group": "\(group)", "members": "\(members.count)"])
+            return nil
         } catch let error where error.httpStatus == 404 {
             report.notFound.append("group \(group)")
             logger.warning(
                 "group not found in the directory; skipped",
                 metadata: ["group": "\(group)", "request-id": "\(error.requestID ?? "-")"])
+            return nil
         } catch {
             report.failed.append("group \(group)")
             if let kept = previous[source] { membership[source] = kept }
             logger.warning(
                 "cannot read a group's members; keeping its previous members",
                 metadata: ["group": "\(group)", "error": "\(error)", "kept": "\(previous[source]?.count ?? 0)"])
+            return error.isUnreachable ? error : nil
         }
     }
 
