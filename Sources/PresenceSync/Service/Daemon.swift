@@ -213,14 +213,20 @@ public final class Daemon: Sendable {
     ) async -> String {
         defer { schedule.timer.cancel() }
         var number = 0
-        // The first cycle polls the resolved users. Resolution retries throttled requests (up to a few minutes
-        // in the worst case), so the watchdog gets that long once. Object ids alone need no Graph request: the
-        // tracker starts with them, so the first cycle need not wait.
+        // The first cycle polls the resolved users. Resolution retries throttled requests, so it may take a
+        // while: after `firstResolutionWait` the cycles start with the users known so far (the listed ids and
+        // whom the last run tracked) and pick up the rest when the resolution ends. Object ids alone need no
+        // Graph request, so then the first cycle does not wait at all.
         let configuration = schedule.plan.configuration
         if !configuration.userPrincipalNames.isEmpty || !configuration.groups.isEmpty {
-            watchdog.expectProgress(within: Self.firstResolutionAllowance)
-            await tracker.waitForFirstResolution()
+            watchdog.expectProgress(within: Self.firstResolutionWait + .seconds(60))
+            let resolved = await tracker.waitForFirstResolution(timeout: Self.firstResolutionWait)
             if Task.isCancelled { return "poll loop cancelled" }
+            if !resolved {
+                logger.warning(
+                    "resolving users takes long; polling the users known so far until it ends",
+                    metadata: ["users": "\(tracker.trackedUsers.current.count)"])
+            }
         }
         schedule.start()
         for await _ in schedule.timer.ticks {
@@ -255,8 +261,8 @@ public final class Daemon: Sendable {
         return "poll loop cancelled"
     }
 
-    /// How long the first resolution of users may take before the watchdog counts it as a stall.
-    static let firstResolutionAllowance = Duration.seconds(900)
+    /// How long the first cycle waits for the first resolution of UPNs and groups.
+    static let firstResolutionWait = Duration.seconds(120)
 
     /// `systemctl status`'s one-line view of the last cycle.
     static func statusLine(_ summary: CycleSummary) -> String {

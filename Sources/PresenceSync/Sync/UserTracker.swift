@@ -87,6 +87,23 @@ public final class UserTracker: Sendable {
         for await _ in firstResolution {}
     }
 
+    /// Like `waitForFirstResolution()`, but gives up after `timeout`; true when the resolution finished.
+    public func waitForFirstResolution(timeout: Duration) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await self.waitForFirstResolution()
+                return !Task.isCancelled
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let finished = await group.next() ?? false
+            group.cancelAll()
+            return finished
+        }
+    }
+
     /// Resolves every configured entry once, records the result and replaces the tracked set.
     @discardableResult
     public func resolve() async -> ResolutionReport {
@@ -100,6 +117,10 @@ public final class UserTracker: Sendable {
             } catch {
                 logger.error("cannot read the tracked users from the database", metadata: ["error": "\(error)"])
             }
+            // Until Graph answers, poll whom the last run tracked through the entries still configured.
+            var interim = previous
+            interim[.objectID] = configuration.users.map { DirectoryUser(id: $0) }
+            trackedUsers.replace(with: Self.orderedUserIDs(interim, configuration: configuration, extras: false))
         }
         var report = ResolutionReport()
         var membership = TrackedMembership()
@@ -239,14 +260,16 @@ public final class UserTracker: Sendable {
         Set(membership.values.joined().map(\.id))
     }
 
-    /// The ids in a stable order: listed ids, then UPNs and groups in configuration order, then anything kept
-    /// from sources no longer configured; each once.
-    static func orderedUserIDs(_ membership: TrackedMembership, configuration: Configuration) -> [String] {
+    /// The ids in a stable order: listed ids, then UPNs and groups in configuration order, then (with `extras`)
+    /// anything kept from sources no longer configured; each once.
+    static func orderedUserIDs(
+        _ membership: TrackedMembership, configuration: Configuration, extras: Bool = true
+    ) -> [String] {
         var order: [UserSource] = [.objectID]
         order += configuration.userPrincipalNames.map(UserSource.userPrincipalName)
         order += configuration.groups.map(UserSource.group)
         let listed = Set(order)
-        order += membership.keys.filter { !listed.contains($0) }.sorted()
+        if extras { order += membership.keys.filter { !listed.contains($0) }.sorted() }
         var seen = Set<String>()
         var ids: [String] = []
         for source in order {
