@@ -11,6 +11,8 @@ import Hummingbird
 ///   (empty unless `recordServedStates`); 404 for an unknown user.
 /// - `GET /_simulator/presence/{userID}`: the user's current ``SimulatedPresence``; 404 for an unknown user.
 /// - `POST /_simulator/revoke-tokens`: every token issued so far is refused from now on. Answers 204.
+/// - `PUT /_simulator/groups/{groupID}`: body `{"members": [user ids], "groups": [nested group ids]}` defines or
+///   redefines the group (204; 400 if the body does not decode). `DELETE` removes it (204).
 struct ControlEndpoints: Sendable {
     let tenant: SimulatedTenant
 
@@ -30,6 +32,13 @@ struct ControlEndpoints: Sendable {
             tenant.revokeTokens()
             return Response(status: .noContent)
         }
+        group.put("groups/:groupID") { request, context in
+            try await defineGroup(request, id: context.parameters.get("groupID") ?? "")
+        }
+        group.delete("groups/:groupID") { _, context in
+            tenant.groups.remove(context.parameters.get("groupID") ?? "")
+            return Response(status: .noContent)
+        }
     }
 
     private func usersResponse() -> Response {
@@ -44,6 +53,26 @@ struct ControlEndpoints: Sendable {
         }
         buffer.writeStaticString("]")
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
+    }
+
+    private struct GroupDefinition: Decodable {
+        var members: [String]?
+        var groups: [String]?
+    }
+
+    private func defineGroup(_ request: Request, id: String) async throws -> Response {
+        let body = try await request.body.collect(upTo: 16 * 1024 * 1024)
+        guard
+            let definition = try? JSONDecoder().decode(
+                GroupDefinition.self, from: body.withUnsafeReadableBytes { Data($0) })
+        else {
+            let message = "{\"error\":\"expected an object with members and groups arrays\"}"
+            return Response(
+                status: .badRequest, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: message)))
+        }
+        tenant.groups.set(id, members: definition.members ?? [], groups: definition.groups ?? [])
+        return Response(status: .noContent)
     }
 
     private func queueFaults(_ request: Request) async throws -> Response {

@@ -16,6 +16,7 @@ import Synchronization
 /// Routes (paths are matched case-insensitively, as Graph does):
 /// - `POST /{tenant}/oauth2/v2.0/token`: see `TokenEndpoint`.
 /// - `POST /v1.0/communications/getPresencesByUserId`: see `PresenceEndpoint`.
+/// - `POST /v1.0/$batch`, `GET /v1.0/groups/{id}/transitiveMembers/microsoft.graph.user`: see `DirectoryEndpoints`.
 /// - `/_simulator/...`: control endpoints for out-of-process tools (users, statistics, faults, served states,
 ///   current presence, token revocation); see `ControlEndpoints`.
 ///
@@ -196,6 +197,36 @@ public final class GraphSimulator: Sendable {
         tenant.statistics
     }
 
+    // MARK: Directory
+
+    /// Defines or redefines a group: user members by object id and nested groups by group id (flattened, each user
+    /// once, by `/groups/{id}/transitiveMembers/microsoft.graph.user`). Takes effect for the next page served.
+    public func setGroup(_ groupID: String, members: [String], groups: [String] = []) {
+        tenant.groups.set(groupID, members: members, groups: groups)
+    }
+
+    /// Removes a group: it answers 404 `Request_ResourceNotFound` from then on.
+    public func removeGroup(_ groupID: String) {
+        tenant.groups.remove(groupID)
+    }
+
+    /// Queues faults for the next directory requests (`$batch`, group member pages), one per request, first in
+    /// first out; presence requests never consume them. `status`, `invalidToken` and `delay` behave as for
+    /// presence requests; the malformed kinds answer 200 with an HTML page.
+    public func injectDirectoryFaults(_ faults: [SimulatedFault]) {
+        tenant.groups.enqueue(faults)
+    }
+
+    /// Makes the next `count` requests inside `$batch` bodies answer 429 `TooManyRequests` with `Retry-After`.
+    public func throttleBatchItems(_ count: Int, retryAfterSeconds: Int) {
+        tenant.groups.throttleItems(count, retryAfterSeconds: retryAfterSeconds)
+    }
+
+    /// Counters of the directory endpoints.
+    public var directoryStatistics: DirectoryStatistics {
+        tenant.groups.statistics
+    }
+
     private func makeRouter() throws(GraphSimulatorError) -> Router<BasicRequestContext> {
         let router = Router(options: .caseInsensitive)
         router.add(middleware: LogRequestsMiddleware(configuration.verbose ? .info : .debug))
@@ -212,6 +243,7 @@ public final class GraphSimulator: Sendable {
             return response
         }
         ControlEndpoints(tenant: tenant).register(on: router)
+        DirectoryEndpoints(tenant: tenant).register(on: router)
         PresenceAPIEndpoints(tenant: tenant).register(on: router)
         return router
     }

@@ -35,6 +35,8 @@ final class SimulatedTenant: Sendable {
     let directory: UserDirectory
     /// What the presence write APIs set; consulted on every serve.
     let overrides = PresenceOverrides()
+    /// Groups, directory faults and directory counters.
+    let groups = SimulatedGroups()
     private let state: Mutex<State>
 
     init(configuration: SimulatorConfiguration) {

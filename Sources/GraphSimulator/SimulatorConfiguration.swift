@@ -55,6 +55,9 @@ public struct SimulatorConfiguration: Sendable {
     ///
     /// Costs memory proportional to everything served; leave it off for benchmarks.
     public var recordServedStates: Bool = false
+    /// Members per page of `/groups/{id}/transitiveMembers/microsoft.graph.user` when the client sends no `$top`
+    /// (Graph's default is 100).
+    public var groupPageSize: Int = 100
     /// Log every request at `info` instead of `debug`.
     public var verbose: Bool = false
 

@@ -48,7 +48,7 @@ struct CheckConfigCommand: ParsableCommand {
               client:    \(configuration.clientID)
               sign-in:   \(credentialLine)
               cloud:     \(configuration.endpoints.cloud.rawValue) (sign-in \(configuration.endpoints.authorityHost), Graph \(configuration.endpoints.graphBaseURL))
-              users:     \(configuration.users.count)
+              users:     \(configuration.users.count) object ids, \(configuration.userPrincipalNames.count) UPNs, \(configuration.groups.count) groups (resolved every \(configuration.userResolution.intervalSeconds) s)
               database:  \(configuration.databasePath)
               polling:   every \(configuration.polling.intervalSeconds) s, batches of \(configuration.polling.batchSize), \(configuration.polling.maxConcurrentRequests) in flight, budget \(configuration.polling.requestBudget) requests / \(configuration.polling.budgetWindowSeconds) s
               events:    \(configuration.events.stdout ? "stdout" : "none")

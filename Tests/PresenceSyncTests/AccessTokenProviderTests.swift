@@ -45,7 +45,7 @@ struct AccessTokenProviderTests {
 
     @Test("a token is refreshed before it expires (at half its life when the life is short)")
     func refreshBeforeExpiry() async throws {
-        // A 6 s token is refreshed after 3 s (not 1 s of a 2 s one): a sign-in on a loaded machine can take a second.
+        // Six seconds (refresh after three): with two, a loaded machine sometimes took the refresh point to sign in.
         let (simulator, settings) = try await Self.simulator(tokenLifetime: 6)
         defer { Task { await simulator.stop() } }
         let tokens = try Self.provider(simulator, settings)

@@ -90,7 +90,13 @@ struct ConfigurationTests {
             (#"{"logLevel": "loud"}"#, "logLevel"),
             (#"{"users": "abc"}"#, "users"),
             (#"{"users": ["fa8bf3dc-eca7-46b7-bad1-db199b62afc3", 7]}"#, "users[1]"),
-            (#"{"users": ["fa8bf3dc-eca7-46b7-bad1-db199b62afc3", "alice@contoso.com"]}"#, "users[1]"),
+            (#"{"users": ["fa8bf3dc-eca7-46b7-bad1-db199b62afc3", "alice"]}"#, "users[1]"),
+            (#"{"users": ["alice@contoso.com", "ALICE@contoso.com"]}"#, "users[1]"),
+            (#"{"users": ["alice@"]}"#, "users[0]"),
+            (#"{"groups": ["sales"]}"#, "groups[0]"),
+            (#"{"groups": "6a0e0000-0000-4000-8000-00000000000a"}"#, "groups"),
+            (#"{"userResolution": {"intervalSeconds": 0}}"#, "userResolution.intervalSeconds"),
+            (#"{"userResolution": {"interval": 60}}"#, "userResolution.interval"),
             (#"{"users": ["fa8bf3dc-eca7-46b7-bad1-db199b62afc3", "FA8BF3DC-ECA7-46B7-BAD1-DB199B62AFC3"]}"#, "users[1]"),
             (#"{"users": []}"#, "users"),
             (#"{"clientId": "my-app"}"#, "clientId"),
@@ -103,6 +109,25 @@ struct ConfigurationTests {
         let object = try #require(try JSONSerialization.jsonObject(with: Data(overrides.utf8)) as? [String: Any])
         let found = error(Self.document(object))
         #expect(found?.key == key, "\(overrides) should be rejected at \(key), got \(String(describing: found))")
+    }
+
+    @Test("users may be object ids or UPNs, groups are group ids, and resolution runs hourly by default")
+    func userSelection() throws {
+        let group = "6A0E0000-0000-4000-8000-00000000000A"
+        let configuration = try Configuration.parse(
+            Self.document([
+                "users": [Self.user1, "Alice@Contoso.com", "$odd#name@contoso.com"], "groups": [group],
+                "userResolution": ["intervalSeconds": 900],
+            ]))
+        #expect(configuration.users == [Self.user1])
+        #expect(configuration.userPrincipalNames == ["Alice@Contoso.com", "$odd#name@contoso.com"])
+        #expect(configuration.groups == [group.lowercased()])
+        #expect(configuration.userResolution.intervalSeconds == 900)
+        #expect(configuration.userResolution.retrySeconds == 60)
+        #expect(try Configuration.parse(Self.document()).userResolution.intervalSeconds == 3600)
+        let groupsOnly = try Configuration.parse(Self.document(["groups": [group]], removing: ["users"]))
+        #expect(groupsOnly.users == [])
+        #expect(groupsOnly.groups.count == 1)
     }
 
     @Test("unknown keys are rejected, also nested ones, naming the key and the known ones")

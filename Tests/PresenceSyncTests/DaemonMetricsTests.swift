@@ -52,6 +52,20 @@ struct DaemonMetricsTests {
         #expect(metrics.registry.emitToString().contains("presence_sync_sign_in_failing 0"))
     }
 
+    @Test("resolutions of the configured users are counted, with entries that failed or were not found")
+    func resolutions() {
+        let metrics = DaemonMetrics()
+        var report = ResolutionReport()
+        report.failed = ["group 6a0e0000-0000-4000-8000-00000000000a"]
+        report.notFound = ["upn a@contoso.com", "upn b@contoso.com"]
+        metrics.resolutionFinished(report)
+        metrics.resolutionFinished(ResolutionReport())
+        let text = metrics.registry.emitToString()
+        #expect(text.contains("presence_sync_user_resolutions_total 2"))
+        #expect(text.contains("presence_sync_user_resolution_failures_total 1"))
+        #expect(text.contains("presence_sync_user_entries_not_found 0"))
+    }
+
     @Test("responses are counted per status; two registries do not share values")
     func perStatusAndIsolated() {
         let first = DaemonMetrics()

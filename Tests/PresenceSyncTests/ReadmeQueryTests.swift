@@ -36,6 +36,11 @@ struct ReadmeQueryTests {
         var options = Daemon.Options(maxCycles: 4)
         options.environment = [SimulatorSetup.secretVariable: settings.clientSecret]
         try await Daemon(configuration: configuration, options: options, logger: Logger(label: "test")).run()
+        // A second run without the first ten users, so that some tracking periods are closed.
+        var fewer = configuration
+        fewer.users = Array(configuration.users.dropFirst(10))
+        options.maxCycles = 1
+        try await Daemon(configuration: fewer, options: options, logger: Logger(label: "test")).run()
 
         let db = try Connection(path: database, mode: .readOnly)
         var rowsPerQuery: [Int] = []

@@ -48,22 +48,19 @@ public final class ChildProcess: Sendable {
         process.standardInput = FileHandle.nullDevice
         self.process = process
         let output = self.output
-        stdout.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-                output.stdoutClosed.store(true, ordering: .sequentiallyConsistent)
-            }
-            output.append(stdout: data)
-        }
-        stderr.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-                output.stderrClosed.store(true, ordering: .sequentiallyConsistent)
-            }
-            output.append(stderr: data)
-        }
+        // One blocking reader thread per pipe, not a Dispatch readability handler: Dispatch's few worker threads
+        // can all be busy in other tests' fsyncs, and then the child's output arrived late or, within the wait
+        // after exit, not at all.
+        let stdoutReader = stdout.fileHandleForReading
+        let stderrReader = stderr.fileHandleForReading
+        Thread {
+            while case let data = stdoutReader.availableData, !data.isEmpty { output.append(stdout: data) }
+            output.stdoutClosed.store(true, ordering: .sequentiallyConsistent)
+        }.start()
+        Thread {
+            while case let data = stderrReader.availableData, !data.isEmpty { output.append(stderr: data) }
+            output.stderrClosed.store(true, ordering: .sequentiallyConsistent)
+        }.start()
         try process.run()
     }
 

@@ -42,7 +42,7 @@ extension Configuration {
         }
         let credential = try parseCredential(&root, environment: environment, baseDirectory: baseDirectory)
         let endpoints = try parseEndpoints(&root)
-        let users = try parseUsers(&root, baseDirectory: baseDirectory)
+        let selection = try parseUserSelection(&root, baseDirectory: baseDirectory)
         let databasePath = try parseDatabasePath(&root, environment: environment, baseDirectory: baseDirectory)
         let synchronousName = try root.string("databaseSynchronous") ?? PresenceStore.SynchronousMode.full.rawValue
         guard let databaseSynchronous = PresenceStore.SynchronousMode(rawValue: synchronousName.lowercased()) else {
@@ -53,11 +53,13 @@ extension Configuration {
         let logLevel = try parseLogLevel(root.string("logLevel"), key: "logLevel") ?? .info
         let history = try parseHistory(&root)
         let observability = try parseObservability(&root)
+        let userResolution = try parseUserResolution(&root)
         try root.finish()
         return Configuration(
-            tenantID: tenantID, clientID: clientID, credential: credential, endpoints: endpoints, users: users,
-            databasePath: databasePath, databaseSynchronous: databaseSynchronous, polling: polling, events: events,
-            logLevel: logLevel, history: history, observability: observability)
+            tenantID: tenantID, clientID: clientID, credential: credential, endpoints: endpoints,
+            users: selection.objectIDs, userPrincipalNames: selection.userPrincipalNames, groups: selection.groups,
+            userResolution: userResolution, databasePath: databasePath, databaseSynchronous: databaseSynchronous,
+            polling: polling, events: events, logLevel: logLevel, history: history, observability: observability)
     }
 
     private static func parseObservability(_ root: inout ConfigReader) throws(ConfigError) -> ObservabilitySettings {
@@ -168,44 +170,6 @@ extension Configuration {
         return GraphEndpoints(cloud: cloud, authorityHost: authority, graphBaseURL: graph, scope: scope)
     }
 
-    private static func parseUsers(_ root: inout ConfigReader, baseDirectory: String) throws(ConfigError) -> [String] {
-        var entries: [(id: String, key: String)] = []
-        for (index, id) in (try root.stringArray("users") ?? []).enumerated() {
-            entries.append((id, "users[\(index)]"))
-        }
-        if let file = try root.string("usersFile") {
-            let path = resolve(file, against: baseDirectory)
-            let text: String
-            do {
-                text = try String(contentsOfFile: path, encoding: .utf8)
-            } catch {
-                throw ConfigError(key: "usersFile", "cannot read \(path) (\(Self.reason(error)))")
-            }
-            for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-                let trimmed = line.trimmingCharacters(in: .whitespaces)
-                if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
-                entries.append((trimmed, "usersFile (\(path) line \(number + 1))"))
-            }
-        }
-        guard !entries.isEmpty else {
-            throw ConfigError(key: "users", "no users to follow: list object ids in 'users' or in 'usersFile'")
-        }
-        var seen = Set<String>()
-        var users: [String] = []
-        users.reserveCapacity(entries.count)
-        for entry in entries {
-            guard UserIDs.isObjectID(entry.id) else {
-                throw ConfigError(key: entry.key, "'\(entry.id)' is not a user object id (a GUID)")
-            }
-            let id = entry.id.lowercased()
-            guard seen.insert(id).inserted else {
-                throw ConfigError(key: entry.key, "user \(id) is listed twice")
-            }
-            users.append(id)
-        }
-        return users
-    }
-
     private static func parseDatabasePath(
         _ root: inout ConfigReader, environment: [String: String], baseDirectory: String
     ) throws(ConfigError) -> String {
@@ -264,7 +228,7 @@ extension Configuration {
         return base == "." ? path : "\(base)/\(path)"
     }
 
-    private static func reason(_ error: any Error) -> String {
+    static func reason(_ error: any Error) -> String {
         if let decoding = error as? DecodingError, case .dataCorrupted(let context) = decoding {
             let underlying = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
             return underlying ?? context.debugDescription

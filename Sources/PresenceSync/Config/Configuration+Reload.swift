@@ -9,14 +9,17 @@ public struct ConfigurationReload: Sendable, Equatable {
 extension Configuration {
     /// Merges a newly loaded configuration into this running one, between two cycles.
     ///
-    /// Live: the tracked users, `polling` (interval, batch size, concurrency, request budget), `logLevel` and the
-    /// event sinks (`events.stdout`, `events.webhooks`). Everything bound to open resources (sign-in identity and
-    /// secret, clouds and hosts, the database, HTTP timeouts, the event source name and outbox retention, the
-    /// history schedule, settings added later) keeps
+    /// Live: the tracked users (ids, UPNs, groups, `userResolution`), `polling` (interval, batch size, concurrency,
+    /// request budget), `logLevel` and the event sinks (`events.stdout`, `events.webhooks`). Everything bound to
+    /// open resources (sign-in identity and secret, clouds and hosts, the database, HTTP timeouts, the event source
+    /// name and outbox retention, the history schedule, settings added later) keeps
     /// its running value; the keys that differ are listed so the operator knows a restart is needed.
     public func reloaded(with new: Configuration) -> ConfigurationReload {
         var applied = self
         applied.users = new.users
+        applied.userPrincipalNames = new.userPrincipalNames
+        applied.groups = new.groups
+        applied.userResolution = new.userResolution
         applied.polling.intervalSeconds = new.polling.intervalSeconds
         applied.polling.batchSize = new.polling.batchSize
         applied.polling.maxConcurrentRequests = new.polling.maxConcurrentRequests

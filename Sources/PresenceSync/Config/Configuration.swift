@@ -13,8 +13,15 @@ public struct Configuration: Sendable, Equatable {
     public var credential: ClientCredentialSource
     /// Where tokens come from and where Graph lives (cloud preset or explicit overrides).
     public var endpoints: GraphEndpoints
-    /// The object ids of the users to follow, in configuration order, without duplicates.
+    /// The object ids of the users listed directly (`users`, `usersFile`), in configuration order, without
+    /// duplicates. These are tracked without asking Graph.
     public var users: [String]
+    /// User principal names listed in `users` / `usersFile`, resolved to object ids through Graph's `$batch`.
+    public var userPrincipalNames: [String] = []
+    /// Group object ids (`groups`) whose transitive user members are tracked.
+    public var groups: [String] = []
+    /// How often UPNs and groups are resolved again (`userResolution`).
+    public var userResolution = UserResolutionSettings()
     /// The SQLite file holding current state and history.
     public var databasePath: String
     /// FULL (default): every commit is on disk before its events leave; NORMAL: faster, but the last commits
@@ -27,6 +34,17 @@ public struct Configuration: Sendable, Equatable {
     public var history = HistorySettings()
     /// The metrics and health endpoint (off unless configured).
     public var observability = ObservabilitySettings()
+}
+
+/// How often the tracked users are resolved again from UPNs and groups (`userResolution`).
+public struct UserResolutionSettings: Sendable, Equatable {
+    /// Seconds between two resolutions after a complete one (group memberships change, UPNs get renamed).
+    public var intervalSeconds: Double = 3600
+    /// Seconds before trying again after a resolution in which some UPN or group could not be read (Graph down,
+    /// throttled); at most `intervalSeconds`.
+    public var retrySeconds: Double = 60
+
+    public init() {}
 }
 
 /// How long the history is kept (`history.retentionDays`).

@@ -26,17 +26,30 @@ public struct GraphSession: Sendable {
     public func url(_ path: String) -> String { "\(endpoints.graphBaseURL)/v1.0\(path)" }
 
     /// Sends one request with a bearer token (and a JSON body when given) and returns Graph's answer.
-    public func send(_ method: HTTPMethod, _ path: String, json body: Data? = nil) async throws(GraphError)
-        -> HTTPAnswer
-    {
-        let url = url(path)
+    public func send(
+        _ method: HTTPMethod, _ path: String, json body: Data? = nil, headers extra: [(String, String)] = []
+    ) async throws(GraphError) -> HTTPAnswer {
+        try await send(method, url: url(path), json: body, headers: extra)
+    }
+
+    /// Like `send(_:_:json:headers:)` for a complete URL, such as an `@odata.nextLink`.
+    ///
+    /// Refuses (as a malformed answer) any URL outside the configured Graph host, so that a link in an answer
+    /// can never make the daemon send its token elsewhere.
+    public func send(
+        _ method: HTTPMethod, url: String, json body: Data? = nil, headers extra: [(String, String)] = []
+    ) async throws(GraphError) -> HTTPAnswer {
+        guard url.hasPrefix(endpoints.graphBaseURL + "/") else {
+            throw GraphError.malformedAnswer(
+                reason: "refusing to follow a link outside \(endpoints.graphBaseURL): \(url)", requestID: nil)
+        }
         var token = try await tokens.token()
-        var answer = try await send(method, url: url, body: body, token: token)
+        var answer = try await send(method, url: url, body: body, token: token, extra: extra)
         if answer.status == 401 {
             logger.info("Graph rejected the access token; signing in again", metadata: ["url": "\(url)"])
             await tokens.invalidate(token)
             token = try await tokens.token()
-            answer = try await send(method, url: url, body: body, token: token)
+            answer = try await send(method, url: url, body: body, token: token, extra: extra)
         }
         return answer
     }
@@ -51,13 +64,14 @@ public struct GraphSession: Sendable {
     }
 
     private func send(
-        _ method: HTTPMethod, url: String, body: Data?, token: AccessToken
+        _ method: HTTPMethod, url: String, body: Data?, token: AccessToken, extra: [(String, String)]
     ) async throws(GraphError) -> HTTPAnswer {
         var headers = HTTPHeaders()
         headers.add(name: "Authorization", value: "Bearer \(token.value)")
         headers.add(name: "Accept", value: "application/json")
         headers.add(name: "client-request-id", value: UUID().uuidString.lowercased())
         if body != nil { headers.add(name: "Content-Type", value: "application/json") }
+        for (name, value) in extra { headers.add(name: name, value: value) }
         let answer = try await http.send(
             method: method, url: url, headers: headers, body: body.map { ByteBuffer(bytes: $0) })
         logger.debug(

@@ -39,10 +39,11 @@ public struct UserResolutionError: Error, CustomStringConvertible, Sendable {
 
 /// Turns user principal names into object ids with `GET /users/{upn}?$select=id` (permission User.Read.All).
 ///
-/// Object ids pass through without a request. Kept separate from the presence clients so that it can grow
-/// (`$batch`, group expansion) without touching them; results are not cached, one command resolves one user.
+/// Object ids pass through without a request. One user at a time here (operator commands); many UPNs at once
+/// through `$batch` in `UserResolver+Batch.swift`, and group members in `UserResolver+Groups.swift` (the daemon's
+/// `UserTracker`). Nothing is cached.
 public struct UserResolver: Sendable {
-    private let session: GraphSession
+    let session: GraphSession
 
     private struct Reply: Decodable {
         var id: String

@@ -15,6 +15,8 @@ struct ConfigurationReloader: Sendable {
     let logLevelControl: LogLevelControl?
     let schedule: PollSchedule
     let makePlan: @Sendable (Configuration) -> PollSchedule.Plan
+    /// Re-resolves the users of the applied configuration at once.
+    let tracker: UserTracker
     let readers: OutboxReaders
     let makeReaders: @Sendable (Configuration) throws(ConfigError) -> [OutboxReaders.Plan]
     let notifier: SystemdNotifier
@@ -59,20 +61,23 @@ struct ConfigurationReloader: Sendable {
                     "started": "\(sinks.started.joined(separator: ", "))",
                 ])
         }
+        tracker.update(applied)
         let polling = applied.polling
         watchdog.expectProgress(within: ProgressWatchdog.idleAllowance(polling))
         if let logLevelControl { logLevelControl.level = applied.logLevel }
         logger.info(
             "configuration reloaded",
             metadata: [
-                "users": "\(applied.users.count)", "interval": "\(polling.intervalSeconds)s",
+                "users": "\(applied.users.count)", "upns": "\(applied.userPrincipalNames.count)",
+                "groups": "\(applied.groups.count)", "interval": "\(polling.intervalSeconds)s",
                 "batch_size": "\(polling.batchSize)", "log_level": "\(applied.logLevel)",
                 "sinks": "\(readers.names.joined(separator: ", "))",
             ])
     }
 
     static func statusLine(_ configuration: Configuration) -> String {
-        "configuration loaded; tracking \(configuration.users.count) users every "
+        "configuration loaded; \(configuration.users.count) user ids, \(configuration.userPrincipalNames.count) UPNs, "
+            + "\(configuration.groups.count) groups; polling every "
             + "\(configuration.polling.intervalSeconds) s"
     }
 }

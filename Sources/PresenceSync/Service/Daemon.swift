@@ -88,13 +88,18 @@ public final class Daemon: Sendable {
         let sink = OutboxReadersWakeSink(readers: readers)
         let client = PresenceClient(
             http: http, tokens: tokens, endpoints: configuration.endpoints, logger: logger, recorder: metrics)
+        let tracker = UserTracker(
+            configuration: configuration,
+            resolver: UserResolver(
+                session: GraphSession(http: http, tokens: tokens, endpoints: configuration.endpoints, logger: logger)),
+            store: store, logger: logger, resolutionFinished: { metrics?.resolutionFinished($0) })
         let notifier = SystemdNotifier(environment: options.environment)
         let watchdog = ProgressWatchdog(initialAllowance: ProgressWatchdog.batchAllowance(configuration.polling))
         let logger = self.logger
         // A reload builds a new poller from the merged configuration; the store, client and sinks stay.
         let makePlan: @Sendable (Configuration) -> PollSchedule.Plan = { configuration in
             let poller = PresencePoller(
-                users: configuration.users, client: client, store: store, sink: sink,
+                trackedUsers: tracker.trackedUsers, client: client, store: store, sink: sink,
                 pacer: RequestPacer(
                     limit: configuration.polling.requestBudget,
                     window: .milliseconds(Int64(configuration.polling.budgetWindowSeconds * 1000))),
@@ -108,10 +113,11 @@ public final class Daemon: Sendable {
         logger.info(
             "presence-sync started",
             metadata: [
-                "users": "\(configuration.users.count)", "database": "\(configuration.databasePath)",
+                "users": "\(configuration.users.count)", "upns": "\(configuration.userPrincipalNames.count)",
+                "groups": "\(configuration.groups.count)", "database": "\(configuration.databasePath)",
                 "interval": "\(configuration.polling.intervalSeconds)s", "graph": "\(configuration.endpoints.graphBaseURL)",
             ])
-        notifier.ready(status: "started; tracking \(configuration.users.count) users, first cycle running")
+        notifier.ready(status: "started; resolving users, then the first cycle runs")
 
         let stopRequests = self.stopRequests
         let endpoint = configuration.observability.listen.flatMap { address in
@@ -120,7 +126,13 @@ public final class Daemon: Sendable {
         await withTaskGroup(of: String.self) { group in
             await readers.apply(readerPlans)
             group.addTask {
-                await self.pollLoop(schedule, readers: readers, store: store, notifier: notifier, watchdog: watchdog, metrics: metrics)
+                await tracker.run()
+                return "user resolution stopped"
+            }
+            group.addTask {
+                await self.pollLoop(
+                    schedule, tracker: tracker, readers: readers, store: store, notifier: notifier,
+                    watchdog: watchdog, metrics: metrics)
             }
             if let endpoint {
                 if !endpoint.address.isLoopback {
@@ -139,8 +151,9 @@ public final class Daemon: Sendable {
             let reloadRequests = self.reloadRequests
             let reloader = ConfigurationReloader(
                 file: options.configurationFile, environment: options.environment,
-                logLevelControl: options.logLevelControl, schedule: schedule, makePlan: makePlan, readers: readers,
-                makeReaders: readerFactory.plans(for:), notifier: notifier, watchdog: watchdog, logger: logger)
+                logLevelControl: options.logLevelControl, schedule: schedule, makePlan: makePlan, tracker: tracker,
+                readers: readers, makeReaders: readerFactory.plans(for:), notifier: notifier, watchdog: watchdog,
+                logger: logger)
             group.addTask {
                 for await _ in reloadRequests { await reloader.reload() }
                 return "reload requests ended"
@@ -197,11 +210,26 @@ public final class Daemon: Sendable {
     /// After each cycle the outbox backlog of every reader is measured for the `STATUS=` line and, with
     /// `metrics`, recorded with the cycle's summary.
     private func pollLoop(
-        _ schedule: PollSchedule, readers: OutboxReaders, store: PresenceStore, notifier: SystemdNotifier,
-        watchdog: ProgressWatchdog, metrics: DaemonMetrics?
+        _ schedule: PollSchedule, tracker: UserTracker, readers: OutboxReaders, store: PresenceStore,
+        notifier: SystemdNotifier, watchdog: ProgressWatchdog, metrics: DaemonMetrics?
     ) async -> String {
         defer { schedule.timer.cancel() }
         var number = 0
+        // The first cycle polls the resolved users. Resolution retries throttled requests, so it may take a
+        // while: after `firstResolutionWait` the cycles start with the users known so far (the listed ids and
+        // whom the last run tracked) and pick up the rest when the resolution ends. Object ids alone need no
+        // Graph request, so then the first cycle does not wait at all.
+        let configuration = schedule.plan.configuration
+        if !configuration.userPrincipalNames.isEmpty || !configuration.groups.isEmpty {
+            watchdog.expectProgress(within: Self.firstResolutionWait + .seconds(60))
+            let resolved = await tracker.waitForFirstResolution(timeout: Self.firstResolutionWait)
+            if Task.isCancelled { return "poll loop cancelled" }
+            if !resolved {
+                logger.warning(
+                    "resolving users takes long; polling the users known so far until it ends",
+                    metadata: ["users": "\(tracker.trackedUsers.current.count)"])
+            }
+        }
         schedule.start()
         for await _ in schedule.timer.ticks {
             if Task.isCancelled { break }
@@ -233,6 +261,9 @@ public final class Daemon: Sendable {
         }
         return "poll loop cancelled"
     }
+
+    /// How long the first cycle waits for the first resolution of UPNs and groups.
+    static let firstResolutionWait = Duration.seconds(120)
 
     /// `systemctl status`'s one-line view of the last cycle and of the undelivered events per sink.
     static func statusLine(_ summary: CycleSummary, backlogs: [(sink: String, count: Int)]) -> String {

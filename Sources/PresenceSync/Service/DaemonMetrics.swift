@@ -28,6 +28,11 @@ public final class DaemonMetrics: GraphMetricsRecorder, DeliveryRecorder {
     /// 1 while sign-in fails (a backoff is running), 0 otherwise.
     private let signInFailing: CoreMetrics.Gauge
     private let lastSuccessfulCycle: CoreMetrics.Gauge
+    private let userResolutions: CoreMetrics.Counter
+    /// Entries (UPNs, groups) that could not be read in a resolution; their previous users were kept.
+    private let userResolutionFailures: CoreMetrics.Counter
+    /// Entries the directory did not know at the last resolution.
+    private let userEntriesNotFound: CoreMetrics.Gauge
     /// One counter per HTTP status seen, created on first use.
     private let responses = Mutex<[Int: CoreMetrics.Counter]>([:])
     /// One pair of gauges per outbox reader, created on first use.
@@ -76,6 +81,16 @@ public final class DaemonMetrics: GraphMetricsRecorder, DeliveryRecorder {
         signInFailures = counter("token_sign_in_failures_total")
         signInFailing = gauge("sign_in_failing")
         lastSuccessfulCycle = gauge("last_successful_cycle_timestamp_seconds")
+        userResolutions = counter("user_resolutions_total")
+        userResolutionFailures = counter("user_resolution_failures_total")
+        userEntriesNotFound = gauge("user_entries_not_found")
+    }
+
+    /// Records a finished resolution of the configured users.
+    func resolutionFinished(_ report: ResolutionReport) {
+        userResolutions.increment()
+        userResolutionFailures.increment(by: report.failed.count)
+        userEntriesNotFound.record(report.notFound.count)
     }
 
     /// Records a finished cycle. A cycle counts as successful (for `/readyz` and the timestamp) when at least one

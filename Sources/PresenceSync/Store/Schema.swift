@@ -134,5 +134,25 @@ enum Schema {
                 ) WITHOUT ROWID;
                 """)
         },
+        Migration(version: 5, name: "tracked users and where they come from") { db in
+            try db.execute(
+                """
+                -- One row per tracking period of a user through one source: 'id' (listed by object id), 'upn:<upn>'
+                -- (listed by user principal name, lower-cased) or 'group:<group id>' (a transitive member). A user
+                -- is tracked while any of its rows is open (tracking_stopped NULL); a user who leaves a source gets
+                -- tracking_stopped set, and one who comes back gets a new row. History is never deleted with it.
+                CREATE TABLE users (
+                    id                  INTEGER PRIMARY KEY,
+                    user_id             TEXT    NOT NULL,
+                    source              TEXT    NOT NULL,
+                    user_principal_name TEXT,
+                    tracking_started    TEXT    NOT NULL,
+                    tracking_stopped    TEXT,
+                    CHECK (tracking_stopped IS NULL OR tracking_stopped >= tracking_started)
+                );
+                CREATE UNIQUE INDEX users_one_open_period ON users (user_id, source) WHERE tracking_stopped IS NULL;
+                CREATE INDEX users_by_user ON users (user_id, tracking_started);
+                """)
+        },
     ]
 }

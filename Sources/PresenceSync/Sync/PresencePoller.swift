@@ -7,8 +7,10 @@ import Synchronization
 /// requests in flight and asks the pacer before each one. Answers are matched to users by `id`, never by
 /// position; ids nobody asked for are ignored and counted. A failed batch is skipped for this cycle (nothing
 /// written) and the others go on. Events for a batch are emitted right after its transaction commits.
+///
+/// The users come from a `TrackedUsers`, read once when a cycle starts: a new resolution applies from the next cycle.
 public final class PresencePoller: Sendable {
-    private let users: [String]
+    private let trackedUsers: TrackedUsers
     private let client: PresenceClient
     private let store: PresenceStore
     private let sink: any EventSink
@@ -22,13 +24,26 @@ public final class PresencePoller: Sendable {
     /// Called each time a batch finishes (stored, skipped or failed): the watchdog's sign of progress.
     private let batchFinished: @Sendable () -> Void
 
-    public init(
+    /// A poller of a fixed list of users.
+    public convenience init(
         users: [String], client: PresenceClient, store: PresenceStore, sink: any EventSink, pacer: RequestPacer,
         settings: PollingSettings, eventSource: String, logger: Logger,
         batchFinished: @escaping @Sendable () -> Void = {}
     ) {
+        self.init(
+            trackedUsers: TrackedUsers(users), client: client, store: store, sink: sink, pacer: pacer,
+            settings: settings, eventSource: eventSource, logger: logger, batchFinished: batchFinished)
+    }
+
+    /// A poller of whatever `trackedUsers` holds when each cycle starts.
+    public init(
+        trackedUsers: TrackedUsers, client: PresenceClient, store: PresenceStore, sink: any EventSink,
+        pacer: RequestPacer,
+        settings: PollingSettings, eventSource: String, logger: Logger,
+        batchFinished: @escaping @Sendable () -> Void = {}
+    ) {
         self.batchFinished = batchFinished
-        self.users = users
+        self.trackedUsers = trackedUsers
         self.client = client
         self.store = store
         self.sink = sink
@@ -43,6 +58,7 @@ public final class PresencePoller: Sendable {
 
     /// Polls every user once. Cancellation stops new batches; a batch already storing finishes and is emitted.
     public func runCycle(number: Int) async -> CycleSummary {
+        let users = trackedUsers.current
         var summary = CycleSummary(number: number, startedAt: .now(), users: users.count)
         let waitsBefore = await pacer.waits
         let batches = stride(from: 0, to: users.count, by: settings.batchSize).map {

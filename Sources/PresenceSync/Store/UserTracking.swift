@@ -1,0 +1,123 @@
+import SQLite
+
+/// Why a user is tracked: listed by object id, listed by UPN, or a member of a group.
+///
+/// Stored as text in `users.source`: `id`, `upn:<upn, lower-cased>`, `group:<group object id>`.
+public struct UserSource: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// The stored text.
+    public let text: String
+
+    public init(text: String) { self.text = text }
+
+    /// Listed directly by object id.
+    public static let objectID = UserSource(text: "id")
+
+    /// Listed by user principal name (compared case-insensitively, as Entra does).
+    public static func userPrincipalName(_ upn: String) -> UserSource { UserSource(text: "upn:" + upn.lowercased()) }
+
+    /// A transitive member of the group.
+    public static func group(_ groupID: String) -> UserSource { UserSource(text: "group:" + groupID.lowercased()) }
+
+    public var description: String { text }
+
+    public static func < (lhs: UserSource, rhs: UserSource) -> Bool { lhs.text < rhs.text }
+}
+
+/// Who is tracked through which source: the desired set of open tracking periods.
+public typealias TrackedMembership = [UserSource: [DirectoryUser]]
+
+/// One user tracked through one source.
+public struct TrackingPeriodKey: Sendable, Hashable, CustomStringConvertible {
+    public var userID: String
+    public var source: UserSource
+
+    public init(userID: String, source: UserSource) {
+        self.userID = userID
+        self.source = source
+    }
+
+    public var description: String { "\(userID) (\(source))" }
+}
+
+/// What one `recordTracking` changed in the `users` table.
+public struct TrackingChanges: Sendable, Equatable {
+    /// Periods opened.
+    public var started: [TrackingPeriodKey] = []
+    /// Periods closed.
+    public var stopped: [TrackingPeriodKey] = []
+
+    public init() {}
+}
+
+extension PresenceStore {
+    /// The open tracking periods in the `users` table, by source: what the last resolution decided.
+    public func openTrackingPeriods() async throws(StoreError) -> TrackedMembership {
+        try await withConnection("reading tracked users") { db in
+            var membership: TrackedMembership = [:]
+            try db.prepare(
+                "SELECT user_id, source, user_principal_name FROM users WHERE tracking_stopped IS NULL ORDER BY id"
+            ).query { row in
+                let source = UserSource(text: row.text(1) ?? "")
+                membership[source, default: []].append(
+                    DirectoryUser(id: row.text(0) ?? "", userPrincipalName: row.text(2)))
+            }
+            return membership
+        }
+    }
+
+    /// Makes the open periods in `users` match `membership`, in one transaction.
+    ///
+    /// An open (user, source) period missing from `membership` gets `tracking_stopped = at`; a pair in
+    /// `membership` without an open period gets a new row starting `at`. A UPN learned for an open period that
+    /// had none is filled in. Rows are never deleted, so a user's tracking periods stay as history.
+    @discardableResult
+    public func recordTracking(
+        _ membership: TrackedMembership, at time: Timestamp
+    ) async throws(StoreError) -> TrackingChanges {
+        try await withConnection("recording tracked users") { db in
+            try db.inTransaction(.immediate) {
+                var open: [TrackingPeriodKey: (rowID: Int64, upn: String?)] = [:]
+                try db.prepare(
+                    "SELECT id, user_id, source, user_principal_name FROM users WHERE tracking_stopped IS NULL"
+                )
+                .query { row in
+                    let key = TrackingPeriodKey(userID: row.text(1) ?? "", source: UserSource(text: row.text(2) ?? ""))
+                    open[key] = (row.int64(0), row.text(3))
+                }
+                var kept = Set<TrackingPeriodKey>()
+                var changes = TrackingChanges()
+                let now = time.iso8601
+                let insert = try db.cachedStatement(
+                    """
+                    INSERT INTO users (user_id, source, user_principal_name, tracking_started)
+                    VALUES (?1, ?2, ?3, ?4)
+                    """)
+                let fill = try db.cachedStatement("UPDATE users SET user_principal_name = ?1 WHERE id = ?2")
+                for source in membership.keys.sorted() {
+                    for user in membership[source] ?? [] {
+                        let key = TrackingPeriodKey(userID: user.id, source: source)
+                        guard kept.insert(key).inserted else { continue }
+                        if let existing = open.removeValue(forKey: key) {
+                            if existing.upn == nil, let upn = user.userPrincipalName {
+                                try fill.execute([.text(upn), .integer(existing.rowID)])
+                            }
+                            continue
+                        }
+                        try insert.execute([
+                            .text(user.id), .text(source.text), user.userPrincipalName.map(Value.text) ?? .null,
+                            .text(now),
+                        ])
+                        changes.started.append(key)
+                    }
+                }
+                let close = try db.cachedStatement(
+                    "UPDATE users SET tracking_stopped = max(?1, tracking_started) WHERE id = ?2")
+                for (key, existing) in open.sorted(by: { $0.value.rowID < $1.value.rowID }) {
+                    try close.execute([.text(now), .integer(existing.rowID)])
+                    changes.stopped.append(key)
+                }
+                return changes
+            }
+        }
+    }
+}
