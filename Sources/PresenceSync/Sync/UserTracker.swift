@@ -136,7 +136,7 @@ public final class UserTracker: Sendable {
             report.keptPrevious = true
             return report
         }
-        if Self.userIDs(membership).isEmpty && !Self.userIDs(previous).isEmpty {
+        if Self.isEmpty(membership) && !Self.isEmpty(previous) {
             if report.failed.isEmpty && report.notFound.isEmpty {
                 logger.warning("every configured group is empty: no user is tracked any more")
             } else {
@@ -255,6 +255,11 @@ public final class UserTracker: Sendable {
         logger.log(level: changed || !report.isComplete ? .info : .debug, "users resolved", metadata: metadata)
     }
 
+    /// True when no source has a member (without building the set of ids: 100,000 users are common).
+    static func isEmpty(_ membership: TrackedMembership) -> Bool {
+        !membership.values.contains { !$0.isEmpty }
+    }
+
     /// Every user id of `membership`.
     static func userIDs(_ membership: TrackedMembership) -> Set<String> {
         Set(membership.values.joined().map(\.id))
@@ -284,6 +289,7 @@ public final class UserTracker: Sendable {
         for user in membership.values.joined() {
             if let upn = user.userPrincipalName { known[user.id] = upn }
         }
+        guard !known.isEmpty else { return }  // ids only: nothing to fill, and no copy of every member
         for source in membership.keys {
             membership[source] = membership[source]?.map { user in
                 var user = user
