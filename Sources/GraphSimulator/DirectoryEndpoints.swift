@@ -167,11 +167,8 @@ struct DirectoryEndpoints: Sendable {
     private func handle(_ request: Request, _ body: () throws(GraphError) -> Response) async throws -> Response {
         let requestID = JSONText.newGUID()
         let clientRequestID = request.headers[GraphHeaders.clientRequestID]
-        let verdict = tenant.verifyToken(PresenceEndpoint.bearerToken(in: request.headers[.authorization]))
-        guard verdict == .valid else {
-            tenant.count { $0.rejectedRequests += 1 }
-            return GraphError(status: .unauthorized, code: "InvalidAuthenticationToken", message: verdict.message)
-                .response(requestID: requestID, clientRequestID: clientRequestID)
+        if let refusal = tenant.refusal(of: request, requestID: requestID, clientRequestID: clientRequestID) {
+            return refusal
         }
         if let fault = tenant.groups.dequeueFault() {
             tenant.groups.count { $0.faultsServed += 1 }

@@ -170,11 +170,8 @@ struct PresenceAPIEndpoints: Sendable {
         tenant.overrides.countRequest()
         let requestID = JSONText.newGUID()
         let clientRequestID = request.headers[GraphHeaders.clientRequestID]
-        let verdict = tenant.verifyToken(PresenceEndpoint.bearerToken(in: request.headers[.authorization]))
-        guard verdict == .valid else {
-            tenant.count { $0.rejectedRequests += 1 }
-            return GraphError(status: .unauthorized, code: "InvalidAuthenticationToken", message: verdict.message)
-                .response(requestID: requestID, clientRequestID: clientRequestID)
+        if let refusal = tenant.refusal(of: request, requestID: requestID, clientRequestID: clientRequestID) {
+            return refusal
         }
         do {
             var response = try body()

@@ -23,11 +23,8 @@ struct PresenceEndpoint: Sendable {
         tenant.count { $0.presenceRequests += 1 }
         let requestID = JSONText.newGUID()
         let clientRequestID = request.headers[GraphHeaders.clientRequestID]
-        let verdict = tenant.verifyToken(Self.bearerToken(in: request.headers[.authorization]))
-        guard verdict == .valid else {
-            tenant.count { $0.rejectedRequests += 1 }
-            return GraphError(status: .unauthorized, code: "InvalidAuthenticationToken", message: verdict.message)
-                .response(requestID: requestID, clientRequestID: clientRequestID)
+        if let refusal = tenant.refusal(of: request, requestID: requestID, clientRequestID: clientRequestID) {
+            return refusal
         }
         let body: ByteBuffer
         do {
