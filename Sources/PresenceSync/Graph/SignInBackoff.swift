@@ -1,18 +1,17 @@
 /// How long to wait before signing in again after failed sign-ins: a pure function of the number of failures in a
 /// row and a jitter value, so it is table-tested without a network.
 ///
-/// The doubling and the "equal jitter" are the webhook ``RetryPolicy``'s: with the standard 5 s initial delay and
+/// The doubling and the "equal jitter" are the shared ``Backoff``: with the standard 5 s initial delay and
 /// 5 min cap the waits before jitter are 5, 10, 20, 40, 80, 160, 300, 300, ... seconds, and after jitter half of
 /// that plus a random share of the other half (2.5–5 s, 5–10 s, ...), so that many daemons signing in to one
 /// tenant spread out. A sign-in is never given up: the daemon keeps trying at the cap. A `Retry-After` from the
 /// token endpoint is never undercut.
 public struct SignInBackoff: Sendable, Equatable {
-    /// Doubling and cap; its retry window is unbounded (sign-in is never abandoned).
-    public var policy: RetryPolicy
+    /// Doubling and cap (no retry window: sign-in is never abandoned).
+    public var backoff: Backoff
 
     public init(initial: Duration, maximum: Duration) {
-        // The window is far beyond any uptime: `RetryPolicy.decide` never turns a sign-in into a dead letter.
-        policy = RetryPolicy(initial: initial, maximum: maximum, window: .seconds(Int64(Int32.max)))
+        backoff = Backoff(initial: initial, maximum: maximum)
     }
 
     /// 5 s doubling to 5 min.
@@ -24,10 +23,6 @@ public struct SignInBackoff: Sendable, Equatable {
     ///   - jitter: a number in 0...1 (random in the daemon, fixed in tests).
     ///   - retryAfter: the token endpoint's `Retry-After`, if it sent one.
     public func delay(afterFailures failures: Int, jitter: Double, retryAfter: Duration? = nil) -> Duration {
-        let decision = policy.decide(
-            .transient(reason: "sign-in failed", retryAfter: retryAfter), attempt: max(1, failures), elapsed: .zero,
-            jitter: jitter)
-        if case .retry(let delay) = decision { return delay }
-        return policy.maximum
+        backoff.wait(attempt: max(1, failures), jitter: jitter, retryAfter: retryAfter)
     }
 }

@@ -242,8 +242,9 @@ public final class Daemon: Sendable {
             let summary = await plan.poller.runCycle(number: number)
             let elapsed = ContinuousClock.now - started
             logCycle(summary, elapsed: elapsed)
+            // Counting a backlog reads the outbox after each cursor: only when someone will see the figures.
             var backlogs: [(sink: String, count: Int)] = []
-            for reader in readers.names {
+            for reader in readers.names where notifier.isEnabled || metrics != nil {
                 guard let backlog = try? await store.outboxBacklog(sink: reader) else { continue }
                 backlogs.append((reader, backlog.count))
                 metrics?.outboxBacklog(sink: reader, count: backlog.count, oldest: backlog.oldest)

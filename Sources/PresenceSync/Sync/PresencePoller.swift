@@ -60,7 +60,7 @@ public final class PresencePoller: Sendable {
     public func runCycle(number: Int) async -> CycleSummary {
         let users = trackedUsers.current
         var summary = CycleSummary(number: number, startedAt: .now(), users: users.count)
-        let waitsBefore = await pacer.waits
+        let (waitsBefore, throttlesBefore) = (await pacer.waits, await pacer.throttles)
         let batches = stride(from: 0, to: users.count, by: settings.batchSize).map {
             Array(users[$0..<min($0 + settings.batchSize, users.count)])
         }
@@ -79,6 +79,7 @@ public final class PresencePoller: Sendable {
             }
         }
         summary.budgetWaits = await pacer.waits - waitsBefore
+        summary.throttled = await pacer.throttles - throttlesBefore
         summary.finishedAt = .now()
         if !Task.isCancelled || summary.observed > 0 {
             do {
@@ -97,13 +98,11 @@ public final class PresencePoller: Sendable {
         var missing = 0
         var unexpected = 0
         var failed = false
-        /// Attempts Graph throttled (429, or 503 with Retry-After).
-        var throttled = 0
     }
 
     private func poll(_ ids: [String]) async -> BatchOutcome {
         var outcome = BatchOutcome()
-        guard let answer = await fetch(ids, outcome: &outcome) else {
+        guard let answer = await fetch(ids) else {
             outcome.failed = true
             return outcome
         }
@@ -133,7 +132,7 @@ public final class PresencePoller: Sendable {
     ///
     /// Every attempt waits for the pacer. Throttling (429, or 503 with Retry-After) pauses the pacer for every
     /// batch of the cycle and halves its budget; the retry itself never comes before the Retry-After.
-    private func fetch(_ ids: [String], outcome: inout BatchOutcome) async -> PresenceBatchAnswer? {
+    private func fetch(_ ids: [String]) async -> PresenceBatchAnswer? {
         var attempt = 0
         while true {
             attempt += 1
@@ -164,10 +163,7 @@ public final class PresencePoller: Sendable {
                 }
                 return nil
             case .retry(let delay, let throttled):
-                if throttled {
-                    outcome.throttled += 1
-                    await pacer.throttled(for: delay)
-                }
+                if throttled { await pacer.throttled(for: delay) }
                 logger.info(
                     "batch failed; retrying",
                     metadata: [
@@ -223,6 +219,5 @@ extension CycleSummary {
         missing += outcome.missing
         unexpectedIDs += outcome.unexpected
         if outcome.failed { failedBatches += 1 }
-        throttled += outcome.throttled
     }
 }
