@@ -2,7 +2,11 @@
 public enum UserIDs {
     /// True for a GUID in its 8-4-4-4-12 hexadecimal text form (either case).
     public static func isObjectID(_ text: String) -> Bool {
-        let bytes = Array(text.utf8)
+        isObjectID(bytes: text.utf8)
+    }
+
+    /// True when `bytes` are a GUID's text form (either case), as `isObjectID(_:)` checks it.
+    public static func isObjectID<Bytes: Collection<UInt8>>(bytes: Bytes) -> Bool {
         guard bytes.count == 36 else { return false }
         for (index, byte) in bytes.enumerated() {
             if index == 8 || index == 13 || index == 18 || index == 23 {

@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 
 /// Feeds one sink (standard output, a test sink) from the outbox, with its own cursor.
 ///
@@ -6,6 +7,11 @@ import Logging
 /// only then advances the cursor in the database. A crash between the two re-emits the page on the next start,
 /// with the same event ids, instead of losing it: delivery is at least once. Sinks fed this way must write before
 /// `emit` returns (`StdoutSink` does).
+///
+/// The cursor is kept in memory and written at most every `cursorWriteInterval` (the idle recheck writes one that
+/// is left behind), and when the relay stops or drains. Each write is a commit (an fsync with the default
+/// synchronous mode), and a busy cycle hands the relay many pages: writing after each one cost more commits per
+/// cycle than the poll cycle's own. A crash re-emits at most that interval's events, with the same ids.
 public final class OutboxRelay: Sendable {
     /// The cursor name in `outbox_cursors` (e.g. `stdout`).
     public let name: String
@@ -16,14 +22,26 @@ public final class OutboxRelay: Sendable {
     private let idleRecheck: Duration
     private let logger: Logger
     private let wake = WakeSignal()
+    private let cursorWriteInterval: Duration
+    private let position = Mutex(Position())
+
+    /// Where the relay is: the last event emitted and the cursor value last written to the database.
+    private struct Position {
+        /// nil until read from the database.
+        var emitted: Int64?
+        var written: Int64 = 0
+        var writtenAt = ContinuousClock.now
+    }
 
     /// - Parameters:
     ///   - source: the CloudEvents `source` attribute put on every event.
     ///   - idleRecheck: how often the outbox is looked at when nobody signals.
+    ///   - cursorWriteInterval: how long the written cursor may lag behind while events flow.
     public init(
         name: String, store: PresenceStore, sink: any EventSink, source: String, pageSize: Int = 1000,
-        idleRecheck: Duration = .seconds(1), logger: Logger
+        idleRecheck: Duration = .seconds(1), cursorWriteInterval: Duration = .seconds(1), logger: Logger
     ) {
+        self.cursorWriteInterval = cursorWriteInterval
         self.name = name
         self.store = store
         self.sink = sink
@@ -47,6 +65,11 @@ public final class OutboxRelay: Sendable {
             }
             await wake.wait(timeout: idleRecheck)
         }
+        do {
+            try await writeCursor(force: true)
+        } catch {
+            logger.error("saving the cursor failed", metadata: ["sink": "\(name)", "error": "\(error)"])
+        }
     }
 
     /// Delivers everything committed so far, within `limit` (at shutdown, after the last batch was stored).
@@ -66,19 +89,50 @@ public final class OutboxRelay: Sendable {
             }
         }
         await sink.flush()
+        do {
+            try await writeCursor(force: true)
+        } catch {
+            logger.error("saving the cursor failed", metadata: ["sink": "\(name)", "error": "\(error)"])
+        }
         return total
     }
 
-    /// Emits one page after the cursor and advances the cursor past it; returns the page size delivered.
+    /// Emits one page after the cursor and moves the cursor past it; returns the page size delivered.
     private func deliverPage() async throws(StoreError) -> Int {
-        let cursor = try await store.outboxCursor(sink: name)
+        let cursor: Int64
+        if let emitted = position.withLock({ $0.emitted }) {
+            cursor = emitted
+        } else {
+            cursor = try await store.outboxCursor(sink: name)
+            position.withLock { $0 = Position(emitted: cursor, written: cursor) }
+        }
         let records = try await store.outboxEvents(after: cursor, limit: pageSize)
-        guard let last = records.last else { return 0 }
+        guard let last = records.last else {
+            // Caught up: the next idle recheck writes the cursor once the interval is over.
+            try await writeCursor(force: false)
+            return 0
+        }
         let instanceID = store.instanceID
         let source = self.source
         await sink.emit(records.map { ChangeEvent(change: $0, source: source, storeInstanceID: instanceID) })
-        try await store.advanceOutboxCursor(sink: name, through: last.historyID)
+        position.withLock { $0.emitted = last.historyID }
+        try await writeCursor(force: false)
         return records.count
+    }
+
+    /// Writes the cursor if it moved and (unless `force`) the last write is `cursorWriteInterval` old.
+    private func writeCursor(force: Bool) async throws(StoreError) {
+        let due: Int64? = position.withLock { position in
+            guard let emitted = position.emitted, emitted > position.written else { return nil }
+            guard force || ContinuousClock.now - position.writtenAt >= cursorWriteInterval else { return nil }
+            return emitted
+        }
+        guard let due else { return }
+        try await store.advanceOutboxCursor(sink: name, through: due)
+        position.withLock { position in
+            position.written = max(position.written, due)
+            position.writtenAt = .now
+        }
     }
 }
 

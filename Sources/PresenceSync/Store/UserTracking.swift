@@ -70,35 +70,37 @@ extension PresenceStore {
     /// An open (user, source) period missing from `membership` gets `tracking_stopped = at`; a pair in
     /// `membership` without an open period gets a new row starting `at`. A UPN learned for an open period that
     /// had none is filled in. Rows are never deleted, so a user's tracking periods stay as history.
+    ///
+    /// Memory matters here (100,000 members are common): the open periods are indexed per source by user id only,
+    /// and a member listed twice is skipped by the table's unique index rather than by a set of every pair.
     @discardableResult
     public func recordTracking(
         _ membership: TrackedMembership, at time: Timestamp
     ) async throws(StoreError) -> TrackingChanges {
         try await withConnection("recording tracked users") { db in
             try db.inTransaction(.immediate) {
-                var open: [TrackingPeriodKey: (rowID: Int64, upn: String?)] = [:]
+                var open: [UserSource: [String: OpenPeriod]] = [:]
                 try db.prepare(
-                    "SELECT id, user_id, source, user_principal_name FROM users WHERE tracking_stopped IS NULL"
+                    "SELECT id, user_id, source, user_principal_name IS NOT NULL FROM users WHERE tracking_stopped IS NULL"
                 )
                 .query { row in
-                    let key = TrackingPeriodKey(userID: row.text(1) ?? "", source: UserSource(text: row.text(2) ?? ""))
-                    open[key] = (row.int64(0), row.text(3))
+                    open[UserSource(text: row.text(2) ?? ""), default: [:]][row.text(1) ?? ""] = OpenPeriod(
+                        rowID: row.int64(0), hasUserPrincipalName: row.bool(3))
                 }
-                var kept = Set<TrackingPeriodKey>()
                 var changes = TrackingChanges()
                 let now = time.iso8601
+                // DO NOTHING: a member listed twice in one source already has its open period (unique index).
                 let insert = try db.cachedStatement(
                     """
                     INSERT INTO users (user_id, source, user_principal_name, tracking_started)
-                    VALUES (?1, ?2, ?3, ?4)
+                    VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING
                     """)
                 let fill = try db.cachedStatement("UPDATE users SET user_principal_name = ?1 WHERE id = ?2")
                 for source in membership.keys.sorted() {
+                    var openOfSource = open.removeValue(forKey: source) ?? [:]
                     for user in membership[source] ?? [] {
-                        let key = TrackingPeriodKey(userID: user.id, source: source)
-                        guard kept.insert(key).inserted else { continue }
-                        if let existing = open.removeValue(forKey: key) {
-                            if existing.upn == nil, let upn = user.userPrincipalName {
+                        if let existing = openOfSource.removeValue(forKey: user.id) {
+                            if !existing.hasUserPrincipalName, let upn = user.userPrincipalName {
                                 try fill.execute([.text(upn), .integer(existing.rowID)])
                             }
                             continue
@@ -107,17 +109,27 @@ extension PresenceStore {
                             .text(user.id), .text(source.text), user.userPrincipalName.map(Value.text) ?? .null,
                             .text(now),
                         ])
-                        changes.started.append(key)
+                        if db.changes == 1 { changes.started.append(TrackingPeriodKey(userID: user.id, source: source)) }
                     }
+                    if !openOfSource.isEmpty { open[source] = openOfSource }
                 }
                 let close = try db.cachedStatement(
                     "UPDATE users SET tracking_stopped = max(?1, tracking_started) WHERE id = ?2")
-                for (key, existing) in open.sorted(by: { $0.value.rowID < $1.value.rowID }) {
-                    try close.execute([.text(now), .integer(existing.rowID)])
-                    changes.stopped.append(key)
+                let ending = open.flatMap { source, periods in
+                    periods.map { (key: TrackingPeriodKey(userID: $0.key, source: source), rowID: $0.value.rowID) }
+                }
+                for period in ending.sorted(by: { $0.rowID < $1.rowID }) {
+                    try close.execute([.text(now), .integer(period.rowID)])
+                    changes.stopped.append(period.key)
                 }
                 return changes
             }
         }
     }
+}
+
+/// An open row of `users`, as `recordTracking` compares it with the new membership.
+private struct OpenPeriod {
+    var rowID: Int64
+    var hasUserPrincipalName: Bool
 }
