@@ -168,4 +168,32 @@ struct PresenceStoreTests {
             try await store.record([Self.observation(Self.alice, "Available")], observedAt: Self.at(0))
         }
     }
+
+    @Test("recordTracking counts every period it opens or closes, lists the first 1,000, and opens one per pair")
+    func trackingChangesAreCountedAndCapped() async throws {
+        let directory = TemporaryDirectory()
+        let store = try PresenceStore(path: directory.file("p.db"), logger: Self.logger)
+        let ids = (0..<1500).map { String(format: "00000000-0000-4000-8000-%012d", $0) }
+        let group = UserSource.group("11111111-2222-3333-4444-555555555555")
+        // A member listed twice in one source (a paging overlap, say) still opens a single period.
+        let membership: TrackedMembership = [
+            .objectID: ids.map { DirectoryUser(id: $0) },
+            group: [DirectoryUser(id: ids[0]), DirectoryUser(id: ids[0])],
+        ]
+        let first = try await store.recordTracking(membership, at: Self.at(0))
+        #expect(first.startedCount == 1501)
+        #expect(first.started.count == TrackingChanges.examples)
+        #expect(first.stoppedCount == 0 && first.stopped.isEmpty)
+        let again = try await store.recordTracking(membership, at: Self.at(1))
+        #expect(again == TrackingChanges())
+        let shrunk = try await store.recordTracking([.objectID: ids.prefix(100).map { DirectoryUser(id: $0) }], at: Self.at(2))
+        #expect(shrunk.stoppedCount == 1401 && shrunk.stopped.count == TrackingChanges.examples)
+        #expect(shrunk.startedCount == 0)
+        await store.close()
+        let db = try Connection(path: directory.file("p.db"), mode: .readOnly)
+        let counts = try db.prepare(
+            "SELECT count(*), count(*) FILTER (WHERE tracking_stopped IS NULL) FROM users"
+        ).queryOne { [$0.int(0), $0.int(1)] }
+        #expect(counts == [1501, 100])
+    }
 }

@@ -137,7 +137,7 @@ struct UserResolutionTests {
             try fixture.configuration(users: [fixture.upn(5), ids[100]], groups: [Self.groupA]), store: store)
         let first = await tracker.resolve()
         #expect(first.trackedUsers == 21)
-        #expect(first.changes.started.count == 22)
+        #expect(first.changes.started.count == 22 && first.changes.startedCount == 22)
         let available = PresenceState(availability: "Available", activity: "Available")
         _ = try await store.record(
             tracker.trackedUsers.current.map { PresenceObservation(userID: $0, state: available) }, observedAt: .now())
@@ -234,7 +234,7 @@ struct UserResolutionTests {
         let empty = await tracker.resolve()
         #expect(!empty.keptPrevious)
         #expect(tracker.trackedUsers.current == [])
-        #expect(empty.changes.stopped.count == 8)
+        #expect(empty.changes.stopped.count == 8 && empty.changes.stoppedCount == 8)
         await store.close()
     }
 

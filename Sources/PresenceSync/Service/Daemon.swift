@@ -56,7 +56,8 @@ public final class Daemon: Sendable {
         let configuration = self.configuration
         let store = try PresenceStore(
             path: configuration.databasePath, lastSeenWriteSeconds: configuration.polling.lastSeenWriteSeconds,
-            synchronous: configuration.databaseSynchronous, logger: logger)
+            synchronous: configuration.databaseSynchronous,
+            expectedUsers: configuration.users.count + configuration.userPrincipalNames.count, logger: logger)
         if let warning = configuration.credential.secretSource.permissionWarning() {
             logger.warning("\(warning)")
         }

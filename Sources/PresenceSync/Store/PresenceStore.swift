@@ -61,8 +61,11 @@ public final class PresenceStore: @unchecked Sendable {
     ///
     /// - Parameter lastSeenWriteSeconds: how stale `last_seen` may get in the file before it is rewritten
     ///   (0: on every observation).
+    /// - Parameter expectedUsers: how many users the store will soon know, so its index of them is sized once
+    ///   instead of doubling (and briefly existing twice) during the first cycle.
     public init(
-        path: String, lastSeenWriteSeconds: Double = 300, synchronous: SynchronousMode = .full, logger: Logger
+        path: String, lastSeenWriteSeconds: Double = 300, synchronous: SynchronousMode = .full, expectedUsers: Int = 0,
+        logger: Logger
     ) throws(StoreError) {
         self.path = path
         self.logger = logger
@@ -74,7 +77,7 @@ public final class PresenceStore: @unchecked Sendable {
             let (from, to) = try Migrator(Schema.migrations).migrate(connection)
             if from != to { logger.info("database schema migrated", metadata: ["from": "\(from)", "to": "\(to)"]) }
             self.instanceID = try Self.instanceID(connection)
-            self.tracked = try Self.loadTracked(connection)
+            self.tracked = try Self.loadTracked(connection, expectedUsers: expectedUsers)
             self.connection = connection
         } catch let error as StoreError {
             throw error
@@ -93,7 +96,8 @@ public final class PresenceStore: @unchecked Sendable {
 
     /// WAL so readers never block the writer; the chosen sync mode (FULL by default, so a committed change and
     /// its event id survive a power loss, not only a crash); a busy timeout so an operator's long read does not
-    /// fail a batch; an 8 MiB page cache for the random index pages a cycle touches. Automatic checkpoints are
+    /// fail a batch; a 4 MiB page cache, which holds the interior pages of every index a cycle walks (the leaves
+    /// it touches are spread at random over a file far larger than any cache the memory budget allows). Automatic checkpoints are
     /// made rare (64 MiB of WAL) because the store checkpoints once per cycle, when the cycle is recorded; the
     /// WAL file is truncated back to 64 MiB after a checkpoint.
     /// `auto_vacuum = INCREMENTAL` lets `prune` return freed pages to the file system; it only takes effect on a
@@ -106,7 +110,7 @@ public final class PresenceStore: @unchecked Sendable {
             PRAGMA synchronous = \(synchronous.rawValue.uppercased());
             PRAGMA foreign_keys = ON;
             PRAGMA busy_timeout = 5000;
-            PRAGMA cache_size = -8192;
+            PRAGMA cache_size = -4096;
             PRAGMA wal_autocheckpoint = 16384;
             PRAGMA journal_size_limit = 67108864;
             """)
@@ -123,8 +127,10 @@ public final class PresenceStore: @unchecked Sendable {
         return id
     }
 
-    private static func loadTracked(_ connection: Connection) throws -> [String: TrackedUser] {
+    private static func loadTracked(_ connection: Connection, expectedUsers: Int) throws -> [String: TrackedUser] {
+        let stored = try connection.prepare("SELECT count(*) FROM presence_current").queryOne { $0.int(0) } ?? 0
         var tracked: [String: TrackedUser] = [:]
+        tracked.reserveCapacity(max(stored, expectedUsers))
         let select = try connection.prepare(
             "SELECT user_id, last_seen, \(CurrentRow.stateColumns) FROM presence_current")
         try select.query { row in

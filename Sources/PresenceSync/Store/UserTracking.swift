@@ -40,13 +40,32 @@ public struct TrackingPeriodKey: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// What one `recordTracking` changed in the `users` table.
+///
+/// The counts are exact; the lists keep the first `examples` periods only (for the log and the tests): a first
+/// start with 100,000 listed ids would otherwise hold a second list of every id just to say "100000 started".
 public struct TrackingChanges: Sendable, Equatable {
-    /// Periods opened.
-    public var started: [TrackingPeriodKey] = []
-    /// Periods closed.
-    public var stopped: [TrackingPeriodKey] = []
+    /// How many periods each list keeps at most.
+    public static let examples = 1000
+    /// Periods opened (the first `examples`).
+    public private(set) var started: [TrackingPeriodKey] = []
+    /// Periods closed (the first `examples`).
+    public private(set) var stopped: [TrackingPeriodKey] = []
+    /// How many periods were opened.
+    public private(set) var startedCount = 0
+    /// How many periods were closed.
+    public private(set) var stoppedCount = 0
 
     public init() {}
+
+    mutating func didStart(_ key: TrackingPeriodKey) {
+        startedCount += 1
+        if started.count < Self.examples { started.append(key) }
+    }
+
+    mutating func didStop(_ key: TrackingPeriodKey) {
+        stoppedCount += 1
+        if stopped.count < Self.examples { stopped.append(key) }
+    }
 }
 
 extension PresenceStore {
@@ -109,7 +128,7 @@ extension PresenceStore {
                             .text(user.id), .text(source.text), user.userPrincipalName.map(Value.text) ?? .null,
                             .text(now),
                         ])
-                        if db.changes == 1 { changes.started.append(TrackingPeriodKey(userID: user.id, source: source)) }
+                        if db.changes == 1 { changes.didStart(TrackingPeriodKey(userID: user.id, source: source)) }
                     }
                     if !openOfSource.isEmpty { open[source] = openOfSource }
                 }
@@ -120,7 +139,7 @@ extension PresenceStore {
                 }
                 for period in ending.sorted(by: { $0.rowID < $1.rowID }) {
                     try close.execute([.text(now), .integer(period.rowID)])
-                    changes.stopped.append(period.key)
+                    changes.didStop(period.key)
                 }
                 return changes
             }

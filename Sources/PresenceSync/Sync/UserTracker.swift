@@ -244,8 +244,8 @@ public final class UserTracker: Sendable {
             keys.prefix(10).map(\.description).joined(separator: ", ") + (keys.count > 10 ? ", ..." : "")
         }
         var metadata: Logger.Metadata = [
-            "users": "\(report.trackedUsers)", "started": "\(report.changes.started.count)",
-            "stopped": "\(report.changes.stopped.count)",
+            "users": "\(report.trackedUsers)", "started": "\(report.changes.startedCount)",
+            "stopped": "\(report.changes.stoppedCount)",
         ]
         if !report.changes.started.isEmpty { metadata["started_users"] = "\(shown(report.changes.started))" }
         if !report.changes.stopped.isEmpty { metadata["stopped_users"] = "\(shown(report.changes.stopped))" }
@@ -270,6 +270,13 @@ public final class UserTracker: Sendable {
     static func orderedUserIDs(
         _ membership: TrackedMembership, configuration: Configuration, extras: Bool = true
     ) -> [String] {
+        // Ids only, the common large case: the configuration already rejected repeats, so the list is the answer
+        // (the same array, no set of 100,000 strings to build).
+        if membership.count == 1, let listed = membership[.objectID], listed.count == configuration.users.count,
+            zip(listed, configuration.users).allSatisfy({ $0.id == $1 })
+        {
+            return configuration.users
+        }
         var order: [UserSource] = [.objectID]
         order += configuration.userPrincipalNames.map(UserSource.userPrincipalName)
         order += configuration.groups.map(UserSource.group)
