@@ -80,6 +80,22 @@ struct PresenceAnswerTests {
         #expect(observation.state.statusMessage == "café 🎉 \u{FFFD} \"q\" \\ / \n\t")
     }
 
+    @Test("keys and values written with escapes mean the same as plain ones; an escaped id is lowercased too")
+    func escapedKeysAndValues() throws {
+        let text = #"""
+            {"value":[{"\u0069d":"\u0046A8B","avail\u0061bility":"In\u0041Meeting","activity":"InAConferenceCall",
+            "workLocation":{"workLocationType":"remote"}},
+            {"id":"b","availability":"Busy","activity":"InAConferenceCall","workLocation":{"workLocationType":null}}]}
+            """#
+        let observations = try PresenceAnswer.decode(Array(text.utf8), requestID: nil)
+        #expect(observations.map(\.userID) == ["fa8b", "b"])
+        #expect(observations[0].state.availability == "InAMeeting")
+        #expect(observations[0].state.activity == "InAConferenceCall")
+        #expect(observations[0].state.workLocationType == "remote")
+        #expect(observations[1].state.workLocationType == nil)
+        #expect(observations[1].state == PresenceState(availability: "Busy", activity: "InAConferenceCall"))
+    }
+
     @Test("unknown fields of every JSON type are skipped; null optional objects are accepted")
     func unknownFieldsSkipped() throws {
         let text = #"""

@@ -25,8 +25,13 @@ struct JSONScanner {
 
     // MARK: Structure
 
-    /// Reads an object, calling `member` with each key's raw bytes; `member` must consume the value.
-    mutating func readObject(_ member: (inout JSONScanner, ArraySlice<UInt8>) throws(Failure) -> Void) throws(Failure) {
+    /// Reads an object, calling `member` with each key's bytes; `member` must consume the value.
+    ///
+    /// The key is a view into the document (or, for a key with escapes, into its decoded bytes), valid only during
+    /// the call: no array is made per key, and a presence answer has ten keys per user.
+    mutating func readObject(
+        _ member: (inout JSONScanner, UnsafeBufferPointer<UInt8>) throws(Failure) -> Void
+    ) throws(Failure) {
         try enter(UInt8(ascii: "{"), "an object")
         defer { depth -= 1 }
         skipWhitespace()
@@ -36,11 +41,15 @@ struct JSONScanner {
         }
         while true {
             skipWhitespace()
-            let key = try readKeyBytes()
-            skipWhitespace()
-            try expect(UInt8(ascii: ":"), "':' after an object key")
-            skipWhitespace()
-            try member(&self, key)
+            switch try readKey() {
+            case .inDocument(let key):
+                try readMember(key, member)
+            case .decoded(let key):
+                let result = key.withUnsafeBufferPointer { key in
+                    Result { () throws(Failure) in try readMember(key, member) }
+                }
+                try result.get()
+            }
             skipWhitespace()
             guard let next = peek() else { throw fail("the document ends inside an object") }
             offset += 1
@@ -118,6 +127,49 @@ struct JSONScanner {
     }
 
     /// Reads a string value, decoding escapes; invalid UTF-8 is repaired with U+FFFD.
+    /// Reads a string with ASCII letters lower-cased, in one allocation when it has no escapes (object ids).
+    mutating func readLowercasedString() throws(Failure) -> String {
+        skipWhitespace()
+        guard peek() == UInt8(ascii: "\"") else { throw mismatch("expected a string") }
+        let start = offset + 1
+        var cursor = start
+        while cursor < bytes.count, bytes[cursor] != UInt8(ascii: "\""), bytes[cursor] != UInt8(ascii: "\\"),
+            bytes[cursor] >= 0x20
+        {
+            cursor += 1
+        }
+        guard cursor < bytes.count, bytes[cursor] == UInt8(ascii: "\"") else { return try readString().lowercased() }
+        offset = cursor + 1
+        let raw = UnsafeBufferPointer(rebasing: bytes[start..<cursor])
+        guard raw.allSatisfy({ $0 < 0x80 }) else { return String(decoding: raw, as: UTF8.self).lowercased() }
+        return String(unsafeUninitializedCapacity: raw.count) { buffer in
+            for (index, byte) in raw.enumerated() {
+                buffer[index] = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte
+            }
+            return raw.count
+        }
+    }
+
+    /// Reads a string; when it has no escapes and `known` recognises its bytes, returns `known`'s string instead of
+    /// making one (no allocation for words every answer repeats).
+    mutating func readString(known: (UnsafeBufferPointer<UInt8>) -> String?) throws(Failure) -> String {
+        skipWhitespace()
+        guard peek() == UInt8(ascii: "\"") else { throw mismatch("expected a string") }
+        var cursor = offset + 1
+        while cursor < bytes.count, bytes[cursor] != UInt8(ascii: "\""), bytes[cursor] != UInt8(ascii: "\\"),
+            bytes[cursor] >= 0x20
+        {
+            cursor += 1
+        }
+        if cursor < bytes.count, bytes[cursor] == UInt8(ascii: "\""),
+            let word = known(UnsafeBufferPointer(rebasing: bytes[(offset + 1)..<cursor]))
+        {
+            offset = cursor + 1
+            return word
+        }
+        return try readString()
+    }
+
     mutating func readString() throws(Failure) -> String {
         skipWhitespace()
         guard peek() == UInt8(ascii: "\"") else { throw mismatch("expected a string") }
@@ -154,7 +206,12 @@ struct JSONScanner {
 
     // MARK: Pieces
 
-    private mutating func readKeyBytes() throws(Failure) -> ArraySlice<UInt8> {
+    private enum Key {
+        case inDocument(UnsafeBufferPointer<UInt8>)
+        case decoded([UInt8])
+    }
+
+    private mutating func readKey() throws(Failure) -> Key {
         guard peek() == UInt8(ascii: "\"") else { throw fail("expected an object key") }
         let start = offset + 1
         var cursor = start
@@ -163,9 +220,19 @@ struct JSONScanner {
         }
         if cursor < bytes.count, bytes[cursor] == UInt8(ascii: "\"") {
             offset = cursor + 1
-            return ArraySlice(UnsafeBufferPointer(rebasing: bytes[start..<cursor]))
+            return .inDocument(UnsafeBufferPointer(rebasing: bytes[start..<cursor]))
         }
-        return ArraySlice(try readString().utf8)
+        return .decoded(Array(try readString().utf8))
+    }
+
+    /// The rest of one member after its key: the colon and the value (read by `member`).
+    private mutating func readMember(
+        _ key: UnsafeBufferPointer<UInt8>, _ member: (inout JSONScanner, UnsafeBufferPointer<UInt8>) throws(Failure) -> Void
+    ) throws(Failure) {
+        skipWhitespace()
+        try expect(UInt8(ascii: ":"), "':' after an object key")
+        skipWhitespace()
+        try member(&self, key)
     }
 
     private mutating func readEscapedString(from start: Int) throws(Failure) -> String {

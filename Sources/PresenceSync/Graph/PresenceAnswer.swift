@@ -61,15 +61,14 @@ enum PresenceAnswer {
         var workLocationType: String?
         try within(path) { () throws(JSONScanner.Failure) in
             try scanner.readObject { scanner, key throws(JSONScanner.Failure) in
-                let field = String(decoding: key, as: UTF8.self)
-                try within("\(path).\(field)") { () throws(JSONScanner.Failure) in
-                    switch field {
-                    case "id": id = try scanner.readString()
-                    case "availability": availability = try scanner.readString()
-                    case "activity": activity = try scanner.readString()
-                    case "sequenceNumber": sequenceNumber = try scanner.readOptionalString()
-                    case "statusMessage": statusMessage = try readStatusMessage(&scanner)
-                    case "outOfOfficeSettings":
+                try within("\(path).\(String(decoding: key, as: UTF8.self))") { () throws(JSONScanner.Failure) in
+                    switch PresenceKey(key) {
+                    case .id: id = try scanner.readLowercasedString()
+                    case .availability: availability = try scanner.readString(known: PresenceVocabulary.word)
+                    case .activity: activity = try scanner.readString(known: PresenceVocabulary.word)
+                    case .sequenceNumber: sequenceNumber = try scanner.readOptionalString()
+                    case .statusMessage: statusMessage = try readStatusMessage(&scanner)
+                    case .outOfOfficeSettings:
                         try readOptionalObject(&scanner) { scanner, key throws(JSONScanner.Failure) in
                             if key.elementsEqual("message".utf8) {
                                 outOfOfficeMessage = try scanner.readOptionalString()
@@ -79,15 +78,17 @@ enum PresenceAnswer {
                                 try scanner.skipValue()
                             }
                         }
-                    case "workLocation":
+                    case .workLocation:
                         try readOptionalObject(&scanner) { scanner, key throws(JSONScanner.Failure) in
                             if key.elementsEqual("workLocationType".utf8) {
-                                workLocationType = try scanner.readOptionalString()
+                                workLocationType =
+                                    try scanner.readNullIfPresent()
+                                    ? nil : try scanner.readString(known: PresenceVocabulary.word)
                             } else {
                                 try scanner.skipValue()
                             }
                         }
-                    default: try scanner.skipValue()
+                    case nil: try scanner.skipValue()
                     }
                 }
             }
@@ -99,7 +100,7 @@ enum PresenceAnswer {
         guard let availability else { throw missing("availability") }
         guard let activity else { throw missing("activity") }
         return PresenceObservation(
-            userID: id.lowercased(),
+            userID: id,
             state: PresenceState(
                 availability: availability, activity: activity, statusMessage: statusMessage,
                 isOutOfOffice: isOutOfOffice, outOfOfficeMessage: outOfOfficeMessage,
@@ -125,7 +126,7 @@ enum PresenceAnswer {
 
     private static func readOptionalObject(
         _ scanner: inout JSONScanner,
-        _ member: (inout JSONScanner, ArraySlice<UInt8>) throws(JSONScanner.Failure) -> Void
+        _ member: (inout JSONScanner, UnsafeBufferPointer<UInt8>) throws(JSONScanner.Failure) -> Void
     ) throws(JSONScanner.Failure) {
         if try scanner.readNullIfPresent() { return }
         try scanner.readObject(member)
@@ -141,5 +142,41 @@ enum PresenceAnswer {
             if failure.path == nil { failure.path = path() }
             throw failure
         }
+    }
+}
+
+/// The members of a presence object that `PresenceAnswer` reads, recognised from the key's bytes.
+private enum PresenceKey {
+    case id, availability, activity, sequenceNumber, statusMessage, outOfOfficeSettings, workLocation
+
+    init?(_ key: UnsafeBufferPointer<UInt8>) {
+        switch key.count {
+        case 2 where key.elementsEqual("id".utf8): self = .id
+        case 8 where key.elementsEqual("activity".utf8): self = .activity
+        case 12 where key.elementsEqual("availability".utf8): self = .availability
+        case 12 where key.elementsEqual("workLocation".utf8): self = .workLocation
+        case 13 where key.elementsEqual("statusMessage".utf8): self = .statusMessage
+        case 14 where key.elementsEqual("sequenceNumber".utf8): self = .sequenceNumber
+        case 19 where key.elementsEqual("outOfOfficeSettings".utf8): self = .outOfOfficeSettings
+        default: return nil
+        }
+    }
+}
+
+/// Graph's documented availability, activity and work location values, as shared strings.
+///
+/// Every user's answer repeats a handful of words; handing out one shared instance of each means that the ones
+/// longer than a small string (`InAConferenceCall`, `PresenceUnknown`, ...) cost no allocation per observation
+/// and no memory per stored state. Values Graph adds later pass through unchanged.
+enum PresenceVocabulary {
+    private static let words = [
+        "Available", "AvailableIdle", "Away", "BeRightBack", "Busy", "BusyIdle", "DoNotDisturb", "Offline",
+        "PresenceUnknown", "InACall", "InAConferenceCall", "Inactive", "InAMeeting", "OffWork", "OutOfOffice",
+        "Presenting", "UrgentInterruptionsOnly", "office", "remote", "timeOff", "unknown",
+    ]
+
+    /// The shared string spelled by `bytes`, or nil for a word not in the list.
+    static func word(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        words.first { $0.utf8.count == bytes.count && $0.utf8.elementsEqual(bytes) }
     }
 }
