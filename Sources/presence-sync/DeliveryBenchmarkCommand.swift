@@ -13,7 +13,7 @@ struct DeliveryBenchmarkCommand: AsyncParsableCommand {
         commandName: "benchmark-delivery",
         abstract: "Measure webhook delivery: single and batch throughput, backlog drain, memory (Linux).",
         discussion: """
-            Build with `swift build -c release` first. Example:
+            Build with `make release` first. Example:
             presence-sync benchmark-delivery --single-events 20000 --backlog 1000000 --json delivery.json
             """
     )
