@@ -28,7 +28,7 @@ enum PresenceAnswer {
         var sawValue = false
         do throws(JSONScanner.Failure) {
             try scanner.readObject { scanner, key throws(JSONScanner.Failure) in
-                guard key.elementsEqual("value".utf8) else { return try scanner.skipValue() }
+                guard key.spells("value") else { return try scanner.skipValue() }
                 sawValue = true
                 try within("value") { () throws(JSONScanner.Failure) in
                     try scanner.readArray { scanner, index throws(JSONScanner.Failure) in
@@ -70,9 +70,9 @@ enum PresenceAnswer {
                     case .statusMessage: statusMessage = try readStatusMessage(&scanner)
                     case .outOfOfficeSettings:
                         try readOptionalObject(&scanner) { scanner, key throws(JSONScanner.Failure) in
-                            if key.elementsEqual("message".utf8) {
+                            if key.spells("message") {
                                 outOfOfficeMessage = try scanner.readOptionalString()
-                            } else if key.elementsEqual("isOutOfOffice".utf8) {
+                            } else if key.spells("isOutOfOffice") {
                                 isOutOfOffice = try scanner.readOptionalBool() ?? false
                             } else {
                                 try scanner.skipValue()
@@ -80,7 +80,7 @@ enum PresenceAnswer {
                         }
                     case .workLocation:
                         try readOptionalObject(&scanner) { scanner, key throws(JSONScanner.Failure) in
-                            if key.elementsEqual("workLocationType".utf8) {
+                            if key.spells("workLocationType") {
                                 workLocationType =
                                     try scanner.readNullIfPresent()
                                     ? nil : try scanner.readString(known: PresenceVocabulary.word)
@@ -112,9 +112,9 @@ enum PresenceAnswer {
     private static func readStatusMessage(_ scanner: inout JSONScanner) throws(JSONScanner.Failure) -> String? {
         var content: String?
         try readOptionalObject(&scanner) { scanner, key throws(JSONScanner.Failure) in
-            guard key.elementsEqual("message".utf8) else { return try scanner.skipValue() }
+            guard key.spells("message") else { return try scanner.skipValue() }
             try readOptionalObject(&scanner) { scanner, key throws(JSONScanner.Failure) in
-                if key.elementsEqual("content".utf8) {
+                if key.spells("content") {
                     content = try scanner.readOptionalString()
                 } else {
                     try scanner.skipValue()
@@ -151,13 +151,13 @@ private enum PresenceKey {
 
     init?(_ key: UnsafeBufferPointer<UInt8>) {
         switch key.count {
-        case 2 where key.elementsEqual("id".utf8): self = .id
-        case 8 where key.elementsEqual("activity".utf8): self = .activity
-        case 12 where key.elementsEqual("availability".utf8): self = .availability
-        case 12 where key.elementsEqual("workLocation".utf8): self = .workLocation
-        case 13 where key.elementsEqual("statusMessage".utf8): self = .statusMessage
-        case 14 where key.elementsEqual("sequenceNumber".utf8): self = .sequenceNumber
-        case 19 where key.elementsEqual("outOfOfficeSettings".utf8): self = .outOfOfficeSettings
+        case 2 where key.spells("id"): self = .id
+        case 8 where key.spells("activity"): self = .activity
+        case 12 where key.spells("availability"): self = .availability
+        case 12 where key.spells("workLocation"): self = .workLocation
+        case 13 where key.spells("statusMessage"): self = .statusMessage
+        case 14 where key.spells("sequenceNumber"): self = .sequenceNumber
+        case 19 where key.spells("outOfOfficeSettings"): self = .outOfOfficeSettings
         default: return nil
         }
     }
@@ -169,14 +169,18 @@ private enum PresenceKey {
 /// longer than a small string (`InAConferenceCall`, `PresenceUnknown`, ...) cost no allocation per observation
 /// and no memory per stored state. Values Graph adds later pass through unchanged.
 enum PresenceVocabulary {
-    private static let words = [
+    /// Each word with its bytes, compared without going through `String`.
+    private static let words: [(bytes: [UInt8], word: String)] = [
         "Available", "AvailableIdle", "Away", "BeRightBack", "Busy", "BusyIdle", "DoNotDisturb", "Offline",
         "PresenceUnknown", "InACall", "InAConferenceCall", "Inactive", "InAMeeting", "OffWork", "OutOfOffice",
         "Presenting", "UrgentInterruptionsOnly", "office", "remote", "timeOff", "unknown",
-    ]
+    ].map { (Array($0.utf8), $0) }
 
     /// The shared string spelled by `bytes`, or nil for a word not in the list.
     static func word(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
-        words.first { $0.utf8.count == bytes.count && $0.utf8.elementsEqual(bytes) }
+        for entry in words where entry.bytes.count == bytes.count {
+            if entry.bytes.withUnsafeBufferPointer({ $0.sameBytes(as: bytes) }) { return entry.word }
+        }
+        return nil
     }
 }

@@ -185,9 +185,18 @@ public final class PresencePoller: Sendable {
     /// A kept observation carries the requested id's own string rather than the one parsed from the answer (equal
     /// text), so the store's index of users shares the strings of the tracked list instead of holding a second
     /// copy of every id (8 MB at 100,000 users).
+    ///
+    /// Graph has so far answered in request order, one object per id; that case is recognised by comparing each
+    /// answer's id with the id requested at its position (still a match by id, only without hashing 650 ids into
+    /// a set and out again). Any other answer takes the general path.
     static func match(
         _ observations: [PresenceObservation], requested: [String]
     ) -> (observations: [PresenceObservation], missing: [String], unexpected: Int) {
+        if observations.count == requested.count, zip(observations, requested).allSatisfy({ $0.userID == $1 }) {
+            var kept = observations
+            for index in kept.indices { kept[index].userID = requested[index] }
+            return (kept, [], 0)
+        }
         var pending = Set(requested)
         var kept: [PresenceObservation] = []
         kept.reserveCapacity(observations.count)
