@@ -70,7 +70,7 @@ struct BenchmarkCycleRecord: Sendable, Codable {
     }
 }
 
-/// The daemon's CPU use between the end of one cycle and shortly before the next one starts.
+/// The daemon's CPU use from when a cycle's event stream went quiet until shortly before the next cycle starts.
 struct BenchmarkIdleWindow: Sendable, Codable {
     /// The cycle the window follows.
     var afterCycle: Int

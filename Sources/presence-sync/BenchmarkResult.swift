@@ -162,7 +162,8 @@ struct BenchmarkSizeResult: Sendable, Codable {
         }
         if idleWindows.count < Swift.max(0, records.count - 1) {
             notes.append(
-                "idle measured after \(idleWindows.count) of \(records.count - 1) cycles (no room before the next)")
+                "idle measured after \(idleWindows.count) of \(records.count - 1) cycles (no room before the next, or "
+                    + "the event stream did not go quiet)")
         }
         let failed = records.reduce(0) { $0 + $1.failedBatches }
         let missing = records.reduce(0) { $0 + $1.missing }

@@ -4,7 +4,8 @@ import Foundation
 /// measures the daemon from the outside while it runs `cycles` poll cycles.
 ///
 /// Readings are taken at three moments: on every `cycle finished` line (daemon and simulator, from the thread
-/// that read the line), shortly before the next cycle is due (daemon only, to measure CPU used while idle), and
+/// that read the line), once the event stream of the cycle has gone quiet and again shortly before the next cycle
+/// is due (daemon only, to measure CPU used while idle), and
 /// once before the daemon starts (simulator baseline). The daemon's change events are read from its standard
 /// output and counted, as a production consumer would read them.
 struct BenchmarkSession: Sendable {
@@ -110,17 +111,23 @@ struct BenchmarkSession: Sendable {
                     // The daemon starts the next cycle `interval` after this one started.
                     let nextStart = record.secondsSinceDaemonStart - Double(record.wallMilliseconds) / 1000 + interval
                     let probe = nextStart - max(0.25, interval * 0.05)
-                    if probe - record.secondsSinceDaemonStart >= 0.5, let before = record.daemon {
+                    let daemonChild = daemon!
+                    if probe - record.secondsSinceDaemonStart >= 1 {
                         timers.append(
                             Task {
+                                // Idle starts when the cycle's work is done, event stream included: the stdout
+                                // relay may still be writing the cycle's last events after its log line.
+                                guard let start = await Self.quietSample(
+                                    of: daemonChild, until: started + .seconds(probe - 0.5))
+                                else { return }
                                 try? await Task.sleep(until: started + .seconds(probe), clock: .continuous)
                                 guard !Task.isCancelled, let now = BenchmarkProcessSample.current(pid: daemonPID) else {
                                     return
                                 }
                                 let window = BenchmarkIdleWindow(
                                     afterCycle: record.cycle,
-                                    seconds: (ContinuousClock.now - started).inSeconds - record.secondsSinceDaemonStart,
-                                    cpuSeconds: now.cpuSeconds - before.cpuSeconds)
+                                    seconds: (ContinuousClock.now - start.at).inSeconds,
+                                    cpuSeconds: now.cpuSeconds - start.sample.cpuSeconds)
                                 continuation.yield(.idle(window))
                             })
                     }
@@ -162,6 +169,27 @@ struct BenchmarkSession: Sendable {
                 \(logTail("daemon.log"))\(logTail("simulator.log"))
                 """)
         }
+    }
+
+    /// A sample of `child` taken once its standard output (the event stream) has been silent for half a second;
+    /// nil if that does not happen before `deadline`.
+    private static func quietSample(
+        of child: BenchmarkChild, until deadline: ContinuousClock.Instant
+    ) async -> (at: ContinuousClock.Instant, sample: BenchmarkProcessSample)? {
+        var lines = child.outputLineCount
+        var unchangedSince = ContinuousClock.now
+        while ContinuousClock.now < deadline, !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(100))
+            let now = child.outputLineCount
+            if now != lines {
+                lines = now
+                unchangedSince = .now
+            } else if ContinuousClock.now - unchangedSince >= .milliseconds(500) {
+                guard let sample = BenchmarkProcessSample.current(pid: child.pid) else { return nil }
+                return (.now, sample)
+            }
+        }
+        return nil
     }
 
     /// The last lines of a child's log, indented, for error messages.
