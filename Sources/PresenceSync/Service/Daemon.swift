@@ -252,6 +252,7 @@ public final class Daemon: Sendable {
             }
             notifier.status(Self.statusLine(summary, backlogs: backlogs))
             metrics?.cycleFinished(summary, elapsed: elapsed, intervalSeconds: polling.intervalSeconds)
+            HeapTrim.releaseFreeMemory()
             if let maxCycles = options.maxCycles, number >= maxCycles { return "completed \(number) cycles" }
             let delay = schedule.endCycle()
             watchdog.expectProgress(within: ProgressWatchdog.idleAllowance(polling))

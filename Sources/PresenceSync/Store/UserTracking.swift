@@ -70,12 +70,19 @@ public struct TrackingChanges: Sendable, Equatable {
 
 extension PresenceStore {
     /// The open tracking periods in the `users` table, by source: what the last resolution decided.
-    public func openTrackingPeriods() async throws(StoreError) -> TrackedMembership {
+    ///
+    /// - Parameter includingListedIDs: false leaves out the `id` source (ids listed in the configuration), which a
+    ///   resolution always takes from the configuration itself: at 100,000 listed ids that saves reading (and
+    ///   holding) a second copy of every id.
+    public func openTrackingPeriods(includingListedIDs: Bool = true) async throws(StoreError) -> TrackedMembership {
         try await withConnection("reading tracked users") { db in
             var membership: TrackedMembership = [:]
             try db.prepare(
-                "SELECT user_id, source, user_principal_name FROM users WHERE tracking_stopped IS NULL ORDER BY id"
-            ).query { row in
+                """
+                SELECT user_id, source, user_principal_name FROM users
+                WHERE tracking_stopped IS NULL AND (?1 OR source <> 'id') ORDER BY id
+                """
+            ).query([.integer(includingListedIDs ? 1 : 0)]) { row in
                 let source = UserSource(text: row.text(1) ?? "")
                 membership[source, default: []].append(
                     DirectoryUser(id: row.text(0) ?? "", userPrincipalName: row.text(2)))

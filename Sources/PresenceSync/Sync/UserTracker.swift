@@ -34,7 +34,11 @@ public struct ResolutionReport: Sendable, Equatable {
 public final class UserTracker: Sendable {
     private struct State {
         var configuration: Configuration
-        /// The membership decided last; nil until read from the store.
+        /// The membership decided last, without the listed ids (`.objectID`); nil until read from the store.
+        ///
+        /// Listed ids need no fallback (they never fail to resolve) and the configuration holds them already:
+        /// keeping them here too cost 3.2 MB at 100,000 ids. So when nothing resolves after a reload that removed
+        /// every listed id, the ids the operator removed are not kept; the groups and UPNs are.
         var previous: TrackedMembership?
     }
 
@@ -113,7 +117,7 @@ public final class UserTracker: Sendable {
             previous = known
         } else {
             do {
-                previous = try await store.openTrackingPeriods()
+                previous = try await store.openTrackingPeriods(includingListedIDs: false)
             } catch {
                 logger.error("cannot read the tracked users from the database", metadata: ["error": "\(error)"])
             }
@@ -155,6 +159,7 @@ public final class UserTracker: Sendable {
         }
         let ids = Self.orderedUserIDs(membership, configuration: configuration)
         trackedUsers.replace(with: ids)
+        membership[.objectID] = nil
         state.withLock { $0.previous = membership }
         report.trackedUsers = ids.count
         log(report)
