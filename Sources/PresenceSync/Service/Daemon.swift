@@ -58,6 +58,8 @@ public final class Daemon: Sendable {
             path: configuration.databasePath, lastSeenWriteSeconds: configuration.polling.lastSeenWriteSeconds,
             synchronous: configuration.databaseSynchronous,
             expectedUsers: configuration.users.count + configuration.userPrincipalNames.count, logger: logger)
+        // Reading a large users file and the database leaves freed buffers behind; the daemon runs for months.
+        HeapTrim.releaseFreeMemory()
         if let warning = configuration.credential.secretSource.permissionWarning() {
             logger.warning("\(warning)")
         }

@@ -96,7 +96,7 @@ public final class PresenceStore: @unchecked Sendable {
 
     /// WAL so readers never block the writer; the chosen sync mode (FULL by default, so a committed change and
     /// its event id survive a power loss, not only a crash); a busy timeout so an operator's long read does not
-    /// fail a batch; a 4 MiB page cache, which holds the interior pages of every index a cycle walks (the leaves
+    /// fail a batch; a 2 MiB page cache, which holds the interior pages of every index a cycle walks (the leaves
     /// it touches are spread at random over a file far larger than any cache the memory budget allows). Automatic checkpoints are
     /// made rare (64 MiB of WAL) because the store checkpoints once per cycle, when the cycle is recorded; the
     /// WAL file is truncated back to 64 MiB after a checkpoint.
@@ -110,7 +110,7 @@ public final class PresenceStore: @unchecked Sendable {
             PRAGMA synchronous = \(synchronous.rawValue.uppercased());
             PRAGMA foreign_keys = ON;
             PRAGMA busy_timeout = 5000;
-            PRAGMA cache_size = -4096;
+            PRAGMA cache_size = -2048;
             PRAGMA wal_autocheckpoint = 16384;
             PRAGMA journal_size_limit = 67108864;
             """)

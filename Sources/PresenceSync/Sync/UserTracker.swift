@@ -162,6 +162,8 @@ public final class UserTracker: Sendable {
         membership[.objectID] = nil
         state.withLock { $0.previous = membership }
         report.trackedUsers = ids.count
+        // A resolution's transient sets and lists can be as large as the tracked set itself.
+        HeapTrim.releaseFreeMemory()
         log(report)
         resolutionFinished(report)
         return report
