@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import PresenceSync
+@testable import PresenceSync
 import SQLite
 import Testing
 import TestSupport
@@ -61,7 +61,7 @@ struct PresenceStoreTests {
         #expect(seen == [Self.at(0).iso8601, Self.at(60).iso8601])
     }
 
-    @Test("last_seen is rewritten at most every lastSeenWriteSeconds, and brought up to date at close")
+    @Test("last_seen is rewritten at most every lastSeenWriteSeconds (the first time a share sooner), and at close")
     func lastSeenThrottled() async throws {
         let directory = TemporaryDirectory()
         let path = directory.file("p.db")
@@ -70,15 +70,49 @@ struct PresenceStoreTests {
         func lastSeen() throws -> String? {
             try reader.prepare("SELECT last_seen FROM presence_current").queryOne { $0.text(0) } ?? nil
         }
-        _ = try await store.record([Self.observation(Self.alice, "Available")], observedAt: Self.at(0))
-        _ = try await store.record([Self.observation(Self.alice, "Available")], observedAt: Self.at(60))
-        #expect(try lastSeen() == Self.at(0).iso8601, "60 s later is within the write interval")
-        _ = try await store.record([Self.observation(Self.alice, "Available")], observedAt: Self.at(300))
-        #expect(try lastSeen() == Self.at(300).iso8601)
-        _ = try await store.record([Self.observation(Self.alice, "Available")], observedAt: Self.at(420))
-        #expect(try lastSeen() == Self.at(300).iso8601)
+        func observe(_ seconds: Int64) async throws {
+            _ = try await store.record([Self.observation(Self.alice, "Available")], observedAt: Self.at(seconds))
+        }
+        // Alice's first rewrite comes `phase` before the full interval; every later one a full interval apart.
+        let phase = PresenceStore.lastSeenPhase(Self.alice, interval: 300_000)
+        let firstDue = (300_000 - phase + 999) / 1000
+        try await observe(0)
+        if firstDue > 1 {
+            try await observe(firstDue - 1)
+            #expect(try lastSeen() == Self.at(0).iso8601, "not due yet")
+        }
+        try await observe(firstDue)
+        #expect(try lastSeen() == Self.at(firstDue).iso8601)
+        try await observe(firstDue + 299)
+        #expect(try lastSeen() == Self.at(firstDue).iso8601, "299 s after a write is within the interval")
+        try await observe(firstDue + 300)
+        #expect(try lastSeen() == Self.at(firstDue + 300).iso8601)
+        try await observe(firstDue + 420)
+        #expect(try lastSeen() == Self.at(firstDue + 300).iso8601)
         await store.close()
-        #expect(try lastSeen() == Self.at(420).iso8601, "close writes what is pending")
+        #expect(try lastSeen() == Self.at(firstDue + 420).iso8601, "close writes what is pending")
+    }
+
+    @Test("users first seen together have their last_seen rewritten spread over the interval, not all at once")
+    func lastSeenRewritesSpread() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("p.db")
+        let store = try PresenceStore(path: path, lastSeenWriteSeconds: 300, logger: Self.logger)
+        let users = (0..<300).map { String(format: "00000000-0000-4000-8000-%012d", $0) }
+        let reader = try Connection(path: path, mode: .readOnly)
+        func written(at seconds: Int64) throws -> Int {
+            try reader.prepare("SELECT count(*) FROM presence_current WHERE last_seen = ?1")
+                .queryOne([.text(Self.at(seconds).iso8601)]) { $0.int(0) } ?? 0
+        }
+        var perStep: [Int] = []
+        for step in Int64(0)...10 {
+            _ = try await store.record(users.map { Self.observation($0, "Available") }, observedAt: Self.at(step * 30))
+            if step > 0 { perStep.append(try written(at: step * 30)) }
+        }
+        // Ten 30-second steps of a 300-second interval: about 30 users each, every user once by 300 s.
+        #expect(perStep.prefix(10).reduce(0, +) == users.count, "\(perStep)")
+        #expect(perStep.prefix(10).allSatisfy { $0 >= 5 && $0 <= 75 }, "\(perStep)")
+        await store.close()
     }
 
     @Test("a change closes the previous row at the moment the new one opens, in the same transaction")

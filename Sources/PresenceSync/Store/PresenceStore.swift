@@ -16,7 +16,9 @@ import Synchronization
 /// `last_seen` (when Graph last confirmed a user's state) is written at most every `lastSeenWriteInterval` per
 /// user, and for everyone at `close()`: rewriting 100,000 rows every cycle would cost more CPU and disk writes
 /// than everything else the daemon does. A crash therefore leaves `last_seen` up to that interval stale; the
-/// history itself is never affected.
+/// history itself is never affected. Users seen for the first time together (all of them, at start) would all come
+/// due in the same later cycle, so each user's first rewrite is brought forward by a share of the interval derived
+/// from its id (`lastSeenPhase`): the rewrites spread evenly over the interval and stay spread.
 ///
 /// `@unchecked Sendable` is safe because every mutable member (`connection`, `tracked`) is touched only on
 /// `queue`, which serialises all access; the other members are immutable after `init`.
@@ -77,7 +79,9 @@ public final class PresenceStore: @unchecked Sendable {
             let (from, to) = try Migrator(Schema.migrations).migrate(connection)
             if from != to { logger.info("database schema migrated", metadata: ["from": "\(from)", "to": "\(to)"]) }
             self.instanceID = try Self.instanceID(connection)
-            self.tracked = try Self.loadTracked(connection, expectedUsers: expectedUsers)
+            self.tracked = try Self.loadTracked(
+                connection, expectedUsers: expectedUsers, openedAt: Timestamp.now().millisecondsSinceEpoch,
+                lastSeenWriteInterval: lastSeenWriteInterval)
             self.connection = connection
         } catch let error as StoreError {
             throw error
@@ -127,16 +131,33 @@ public final class PresenceStore: @unchecked Sendable {
         return id
     }
 
-    private static func loadTracked(_ connection: Connection, expectedUsers: Int) throws -> [String: TrackedUser] {
+    /// How much earlier than the interval a user's first `last_seen` rewrite comes, in milliseconds: a fixed share
+    /// of the interval from the user id (FNV-1a), so that the same user gets the same share in every process.
+    static func lastSeenPhase(_ userID: String, interval: Int64) -> Int64 {
+        guard interval > 0 else { return 0 }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in userID.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return Int64(hash % UInt64(interval))
+    }
+
+    /// What the store knows of each user. A `last_seen` read from the file counts as written no earlier than the
+    /// user's phase before `openedAt`: after a long stop the rewrites spread over the first interval instead of
+    /// all falling into the first cycle.
+    private static func loadTracked(
+        _ connection: Connection, expectedUsers: Int, openedAt: Int64, lastSeenWriteInterval: Int64
+    ) throws -> [String: TrackedUser] {
         let stored = try connection.prepare("SELECT count(*) FROM presence_current").queryOne { $0.int(0) } ?? 0
         var tracked: [String: TrackedUser] = [:]
         tracked.reserveCapacity(max(stored, expectedUsers))
         let select = try connection.prepare(
             "SELECT user_id, last_seen, \(CurrentRow.stateColumns) FROM presence_current")
         try select.query { row in
+            let userID = row.text(0) ?? ""
             let lastSeen = row.text(1).flatMap(Timestamp.init(iso8601:))?.millisecondsSinceEpoch ?? 0
-            tracked[row.text(0) ?? ""] = TrackedUser(
-                fingerprint: CurrentRow.state(row, from: 2).hashValue, lastSeenStored: lastSeen, lastSeen: lastSeen)
+            let phase = lastSeenPhase(userID, interval: lastSeenWriteInterval)
+            tracked[userID] = TrackedUser(
+                fingerprint: CurrentRow.state(row, from: 2).hashValue,
+                lastSeenStored: max(lastSeen, openedAt - phase), lastSeen: lastSeen)
         }
         return tracked
     }
@@ -264,7 +285,9 @@ public final class PresenceStore: @unchecked Sendable {
                 continue
             }
             let previous = try CurrentRow.read(db, userID: observation.userID)
-            updates.append((observation.userID, TrackedUser(fingerprint: fingerprint, lastSeenStored: now, lastSeen: now)))
+            let phase = Self.lastSeenPhase(observation.userID, interval: lastSeenWriteInterval)
+            updates.append(
+                (observation.userID, TrackedUser(fingerprint: fingerprint, lastSeenStored: now - phase, lastSeen: now)))
             if let previous, previous.state == observation.state {
                 try touch.execute([.text(observedAt.iso8601), .text(observation.userID)])
                 continue
