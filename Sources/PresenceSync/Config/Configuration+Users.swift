@@ -133,13 +133,7 @@ private struct UserListCollector {
             let line = UnsafeRawBufferPointer(rebasing: bytes[first..<last])
             if line.count == 36, UserIDs.isObjectID(bytes: line) {
                 // The common case: one allocation, the id itself, already lower-cased.
-                let id = String(unsafeUninitializedCapacity: 36) { buffer in
-                    for index in 0..<36 {
-                        let byte = line[index]
-                        buffer[index] = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte
-                    }
-                    return 36
-                }
+                let id = UserIDs.lowercased(line)
                 try add(objectID: id, origin: .file(file, line: number)) { String(decoding: line, as: UTF8.self) }
             } else {
                 try add(text: String(decoding: line, as: UTF8.self), origin: .file(file, line: number))

@@ -18,4 +18,16 @@ public enum UserIDs {
         }
         return true
     }
+
+    /// `bytes` as a String with ASCII letters lower-cased, in one allocation (ids from a users file or an answer).
+    static func lowercased(_ bytes: UnsafeRawBufferPointer) -> String {
+        String(unsafeUninitializedCapacity: bytes.count) { buffer in
+            for (index, byte) in bytes.enumerated() {
+                buffer[index] = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte
+            }
+            return bytes.count
+        }
+    }
+
+    static func lowercased(_ bytes: UnsafeBufferPointer<UInt8>) -> String { lowercased(UnsafeRawBufferPointer(bytes)) }
 }

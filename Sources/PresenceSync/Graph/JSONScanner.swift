@@ -127,32 +127,25 @@ struct JSONScanner {
     }
 
     /// Reads a string value, decoding escapes; invalid UTF-8 is repaired with U+FFFD.
-    /// Reads a string with ASCII letters lower-cased, in one allocation when it has no escapes (object ids).
+    /// Reads a string with ASCII letters lower-cased, in one allocation when it is plain ASCII (object ids).
     mutating func readLowercasedString() throws(Failure) -> String {
-        skipWhitespace()
-        guard peek() == UInt8(ascii: "\"") else { throw mismatch("expected a string") }
-        let start = offset + 1
-        var cursor = start
-        while cursor < bytes.count, bytes[cursor] != UInt8(ascii: "\""), bytes[cursor] != UInt8(ascii: "\\"),
-            bytes[cursor] >= 0x20
-        {
-            cursor += 1
-        }
-        guard cursor < bytes.count, bytes[cursor] == UInt8(ascii: "\"") else { return try readString().lowercased() }
-        offset = cursor + 1
-        let raw = UnsafeBufferPointer(rebasing: bytes[start..<cursor])
-        guard raw.allSatisfy({ $0 < 0x80 }) else { return String(decoding: raw, as: UTF8.self).lowercased() }
-        return String(unsafeUninitializedCapacity: raw.count) { buffer in
-            for (index, byte) in raw.enumerated() {
-                buffer[index] = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte
-            }
-            return raw.count
-        }
+        if let raw = try readPlainString(where: { $0.allSatisfy { $0 < 0x80 } }) { return UserIDs.lowercased(raw) }
+        return try readString().lowercased()
     }
 
     /// Reads a string; when it has no escapes and `known` recognises its bytes, returns `known`'s string instead of
     /// making one (no allocation for words every answer repeats).
     mutating func readString(known: (UnsafeBufferPointer<UInt8>) -> String?) throws(Failure) -> String {
+        var word: String?
+        if try readPlainString(where: { word = known($0); return word != nil }) != nil, let word { return word }
+        return try readString()
+    }
+
+    /// The bytes of the next string, read in place, when it has no escapes or control characters and `accept`
+    /// takes them; otherwise nil, with nothing consumed (the caller reads it the general way).
+    private mutating func readPlainString(
+        where accept: (UnsafeBufferPointer<UInt8>) -> Bool
+    ) throws(Failure) -> UnsafeBufferPointer<UInt8>? {
         skipWhitespace()
         guard peek() == UInt8(ascii: "\"") else { throw mismatch("expected a string") }
         var cursor = offset + 1
@@ -161,13 +154,11 @@ struct JSONScanner {
         {
             cursor += 1
         }
-        if cursor < bytes.count, bytes[cursor] == UInt8(ascii: "\""),
-            let word = known(UnsafeBufferPointer(rebasing: bytes[(offset + 1)..<cursor]))
-        {
-            offset = cursor + 1
-            return word
-        }
-        return try readString()
+        guard cursor < bytes.count, bytes[cursor] == UInt8(ascii: "\"") else { return nil }
+        let raw = UnsafeBufferPointer(rebasing: bytes[(offset + 1)..<cursor])
+        guard accept(raw) else { return nil }
+        offset = cursor + 1
+        return raw
     }
 
     mutating func readString() throws(Failure) -> String {
