@@ -11,8 +11,8 @@ struct BenchmarkCommand: AsyncParsableCommand {
         commandName: "benchmark",
         abstract: "Measure the daemon's CPU, memory and write rate against the simulated tenant (Linux).",
         discussion: """
-            Runs `presence-sync simulate` and `presence-sync run --max-cycles N` as child processes for each size
-            and prints a markdown table. Build with `make release` first: debug numbers mean little.
+            Runs `presence-sync simulate` and `presence-sync run --max-cycles N` as child processes for each size,
+            then a second daemon on the same database (a restart), and prints a markdown table. Build with `make release` first: debug numbers mean little.
             Example: presence-sync benchmark --users 10000,100000 --cycles 6 --json results.json
             """
     )
@@ -22,6 +22,9 @@ struct BenchmarkCommand: AsyncParsableCommand {
 
     @Option(help: "Poll cycles per size; cycle 1 is the initial load, the rest are the steady cycles measured.")
     var cycles = 6
+
+    @Option(help: "Cycles of a second daemon started on the same database afterwards, as after a restart (0: none).")
+    var restartCycles = 2
 
     @Option(help: "Chance that a user's presence changes between two polls (0...1).")
     var changeRate = 0.1
@@ -42,6 +45,7 @@ struct BenchmarkCommand: AsyncParsableCommand {
         guard cycles >= 2 else { throw ValidationError("--cycles must be at least 2 (cycle 1 is the initial load)") }
         guard (0...1).contains(changeRate) else { throw ValidationError("--change-rate must be within 0...1") }
         if let interval, interval < 0.1 { throw ValidationError("--interval must be at least 0.1 seconds") }
+        guard restartCycles >= 0 else { throw ValidationError("--restart-cycles must not be negative") }
         guard cycleTimeout > 0 else { throw ValidationError("--cycle-timeout must be positive") }
     }
 
@@ -66,7 +70,7 @@ struct BenchmarkCommand: AsyncParsableCommand {
             // /proc/self/exe rather than its target: the very same binary even if a build replaces the file.
             let session = BenchmarkSession(
                 executable: "/proc/self/exe", users: count, cycles: cycles, changeRate: changeRate,
-                interval: interval, cycleTimeout: cycleTimeout, directory: directory)
+                interval: interval, cycleTimeout: cycleTimeout, restartCycles: restartCycles, directory: directory)
             do {
                 let result = try await session.run()
                 document.sizes.append(result)

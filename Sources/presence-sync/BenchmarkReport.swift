@@ -26,7 +26,7 @@ enum BenchmarkReport {
             """
             | users | steady cycles | daemon CPU/cycle (median, min–max) | µs per user observation \
             | changes/cycle | changes written/s | cycle wall ms | first-cycle CPU (incl. start-up) \
-            | idle CPU ms/s | peak RSS MiB | simulator CPU/cycle | target met? |
+            | idle CPU ms/s | peak RSS MiB (after a restart) | simulator CPU/cycle | target met? |
             """,
             "|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
         ]
@@ -52,6 +52,14 @@ enum BenchmarkReport {
             let resident = size.residentMiBAfterCycle.map { $0.map { number($0, 1) } ?? "?" }
             lines.append("- RSS after each cycle (MiB): \(resident.joined(separator: ", "))")
             lines.append("- event lines read from the daemon's stdout: \(size.eventLinesRead)")
+            if let restart = size.restart {
+                let cpu = restart.firstCycleDaemonCPUSeconds.map { number($0, 2) + " s" } ?? "?"
+                let peak = restart.peakResidentMiB.map { number($0, 1) + " MiB" } ?? "?"
+                lines.append(
+                    "- restart on the same database (\(restart.cycles) cycles): first cycle CPU (incl. start-up) "
+                        + "\(cpu), \(restart.firstCycleWallMilliseconds.map(String.init) ?? "?") ms wall; "
+                        + "peak RSS \(peak); \(restart.changes) changes")
+            }
             for note in size.notes { lines.append("- note: \(note)") }
         }
         return lines.joined(separator: "\n") + "\n"
@@ -75,7 +83,8 @@ enum BenchmarkReport {
         cells.append(median(steady.wallMillisecondsPerCycle, decimals: 0))
         cells.append(first?.daemonCPUSeconds.map { number($0, 2) + " s" } ?? "–")
         cells.append(size.idleCPUMillisecondsPerSecond.map { number($0, 2) } ?? "–")
-        cells.append(size.peakResidentMiB.map { number($0, 1) } ?? "–")
+        let restartPeak = size.restart?.peakResidentMiB.map { " (restart \(number($0, 1)))" } ?? ""
+        cells.append((size.peakResidentMiB.map { number($0, 1) } ?? "–") + restartPeak)
         cells.append(median(steady.simulatorCPUSecondsPerCycle, decimals: 3, unit: " s"))
         cells.append(size.targetsMet ? "yes" : "no: " + size.targetMisses.joined(separator: "; "))
         return "| " + cells.joined(separator: " | ") + " |"

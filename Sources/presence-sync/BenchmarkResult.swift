@@ -51,6 +51,17 @@ struct BenchmarkSizeResult: Sendable, Codable {
         var simulatorCPUSecondsPerCycle: BenchmarkSpread?
     }
 
+    /// A second daemon on the same database, once the first has stopped: the start-up of a restart in production.
+    struct Restart: Sendable, Codable {
+        var cycles: Int
+        /// Its first cycle, start-up included (reading the file's users and tracking periods).
+        var firstCycleDaemonCPUSeconds: Double?
+        var firstCycleWallMilliseconds: Int?
+        /// VmHWM at its last reading.
+        var peakResidentMiB: Double?
+        var changes: Int
+    }
+
     var users: Int
     var cycles: Int
     var changeRate: Double
@@ -72,13 +83,15 @@ struct BenchmarkSizeResult: Sendable, Codable {
     var notes: [String]
     var records: [BenchmarkCycleRecord]
     var idleWindows: [BenchmarkIdleWindow]
+    var restart: Restart?
+    var restartRecords: [BenchmarkCycleRecord]
 
     var targetsMet: Bool { targetMisses.isEmpty }
 
     init(
         users: Int, cycles: Int, changeRate: Double, intervalSeconds: Double, simulatorCommand: [String],
         daemonCommand: [String], records: [BenchmarkCycleRecord], idleWindows: [BenchmarkIdleWindow],
-        simulatorBaseline: BenchmarkProcessSample?, eventLinesRead: Int
+        simulatorBaseline: BenchmarkProcessSample?, eventLinesRead: Int, restartRecords: [BenchmarkCycleRecord] = []
     ) {
         self.users = users
         self.cycles = cycles
@@ -89,7 +102,15 @@ struct BenchmarkSizeResult: Sendable, Codable {
         self.records = records
         self.idleWindows = idleWindows
         self.eventLinesRead = eventLinesRead
+        self.restartRecords = restartRecords
         changesLogged = records.reduce(0) { $0 + $1.changes }
+        if !restartRecords.isEmpty {
+            restart = Restart(
+                cycles: restartRecords.count, firstCycleDaemonCPUSeconds: restartRecords.first?.daemon?.cpuSeconds,
+                firstCycleWallMilliseconds: restartRecords.first?.wallMilliseconds,
+                peakResidentMiB: restartRecords.last?.daemon?.peakResidentKiB.map { Double($0) / 1024 },
+                changes: restartRecords.reduce(0) { $0 + $1.changes })
+        }
 
         if let first = records.first {
             firstCycle = FirstCycle(
@@ -147,6 +168,10 @@ struct BenchmarkSizeResult: Sendable, Codable {
             }
         } else {
             targetMisses.append("peak RSS not measured")
+        }
+        if let peak = restart?.peakResidentMiB, peak > Target.peakResidentMiB {
+            targetMisses.append(
+                "peak RSS after a restart \(decimal(peak, 1)) MiB > \(decimal(Target.peakResidentMiB, 0))")
         }
         if let idle = idleCPUMillisecondsPerSecond, idle > Target.idleMillisecondsPerSecond {
             targetMisses.append("idle CPU \(decimal(idle, 1)) ms/s > \(decimal(Target.idleMillisecondsPerSecond, 0))")

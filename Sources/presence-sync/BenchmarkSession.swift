@@ -8,6 +8,10 @@ import Foundation
 /// is due (daemon only, to measure CPU used while idle), and
 /// once before the daemon starts (simulator baseline). The daemon's change events are read from its standard
 /// output and counted, as a production consumer would read them.
+///
+/// Then a second daemon runs `restartCycles` cycles on the same database, as after a restart in production: its
+/// start reads a file that already holds every user, their tracking periods and their history, which a first
+/// start on an empty file never does, so its memory and first-cycle CPU are reported on their own.
 struct BenchmarkSession: Sendable {
     /// The `presence-sync` executable to start (normally `/proc/self/exe`, this very binary).
     var executable: String
@@ -18,6 +22,8 @@ struct BenchmarkSession: Sendable {
     var interval: Double
     /// Seconds a cycle may take past its scheduled start before the benchmark gives up.
     var cycleTimeout: Double
+    /// Cycles of the second daemon, started on the same database once the first has stopped (0: none).
+    var restartCycles = 2
     /// Where the configuration, database and both logs go.
     var directory: URL
 
@@ -79,22 +85,28 @@ struct BenchmarkSession: Sendable {
             let simulatorPID = simulator!.pid
             let simulatorBaseline = BenchmarkProcessSample.current(pid: simulatorPID)
 
-            let started = ContinuousClock.now
-            daemon = try BenchmarkChild(
-                name: "daemon", executable: executable,
-                arguments: ["run", "--config", configPath, "--max-cycles", "\(cycles)"],
-                errorLog: directory.appendingPathComponent("daemon.log"),
-                onErrorLine: { line, child in
-                    guard let cycle = BenchmarkCycleLine(line) else { return }
-                    // The daemon first: the closer to its log line, the less of anything else is counted.
-                    let daemonSample = BenchmarkProcessSample.current(pid: child.pid)
-                    let simulatorSample = BenchmarkProcessSample.current(pid: simulatorPID)
-                    let record = BenchmarkCycleRecord(
-                        cycle, at: (ContinuousClock.now - started).inSeconds, daemon: daemonSample,
-                        simulator: simulatorSample, eventLinesRead: child.outputLineCount)
-                    continuation.yield(.cycleFinished(record))
-                },
-                onExit: { continuation.yield(.exited(name: "daemon", $0)) })
+            /// Starts a daemon for `cycleCount` cycles; each `cycle finished` line it logs becomes an event.
+            func startDaemon(_ name: String, cycleCount: Int, log: String) throws -> (BenchmarkChild, ContinuousClock.Instant) {
+                let started = ContinuousClock.now
+                let child = try BenchmarkChild(
+                    name: name, executable: executable,
+                    arguments: ["run", "--config", configPath, "--max-cycles", "\(cycleCount)"],
+                    errorLog: directory.appendingPathComponent(log),
+                    onErrorLine: { line, child in
+                        guard let cycle = BenchmarkCycleLine(line) else { return }
+                        // The daemon first: the closer to its log line, the less of anything else is counted.
+                        let daemonSample = BenchmarkProcessSample.current(pid: child.pid)
+                        let simulatorSample = BenchmarkProcessSample.current(pid: simulatorPID)
+                        let record = BenchmarkCycleRecord(
+                            cycle, at: (ContinuousClock.now - started).inSeconds, daemon: daemonSample,
+                            simulator: simulatorSample, eventLinesRead: child.outputLineCount)
+                        continuation.yield(.cycleFinished(record))
+                    },
+                    onExit: { continuation.yield(.exited(name: name, $0)) })
+                return (child, started)
+            }
+            let started: ContinuousClock.Instant
+            (daemon, started) = try startDaemon("daemon", cycleCount: cycles, log: "daemon.log")
             let daemonPID = daemon!.pid
             after(cycleTimeout, .overdue(cycle: 1, message: "cycle 1 did not finish within \(cycleTimeout) s"))
 
@@ -152,12 +164,14 @@ struct BenchmarkSession: Sendable {
                     continue
                 }
             }
+            let restartRecords = try await restart(startDaemon, after, next)
             await simulator!.stop()
             return BenchmarkSizeResult(
                 users: users, cycles: cycles, changeRate: changeRate, intervalSeconds: interval,
                 simulatorCommand: simulator!.commandLine, daemonCommand: daemon!.commandLine,
                 records: records, idleWindows: idle.sorted { $0.afterCycle < $1.afterCycle },
-                simulatorBaseline: simulatorBaseline, eventLinesRead: daemon!.outputLineCount)
+                simulatorBaseline: simulatorBaseline, eventLinesRead: daemon!.outputLineCount,
+                restartRecords: restartRecords)
         } catch {
             await BenchmarkCleanup.parkIfInterrupted()
             await daemon?.stop(grace: .seconds(5))
@@ -168,6 +182,41 @@ struct BenchmarkSession: Sendable {
                   files kept in \(directory.path)
                 \(logTail("daemon.log"))\(logTail("simulator.log"))
                 """)
+        }
+    }
+
+    /// Runs the second daemon on the same database to its end and returns its cycle readings.
+    private func restart(
+        _ startDaemon: (String, Int, String) throws -> (BenchmarkChild, ContinuousClock.Instant),
+        _ after: (Double, Event) -> Void, _ next: () async throws -> Event
+    ) async throws -> [BenchmarkCycleRecord] {
+        guard restartCycles > 0 else { return [] }
+        let (daemon, _) = try startDaemon("restarted daemon", restartCycles, "daemon-restart.log")
+        var records: [BenchmarkCycleRecord] = []
+        let limit = cycleTimeout + interval * Double(restartCycles)
+        after(limit, .overdue(cycle: -1, message: "the restarted daemon did not finish within \(limit) s"))
+        do {
+            while true {
+                switch try await next() {
+                case .cycleFinished(let record):
+                    records.append(record)
+                case .exited("restarted daemon", let exit):
+                    guard !exit.signalled, exit.status == 0, records.count == restartCycles else {
+                        throw BenchmarkError(
+                            "the restarted daemon \(exit) after \(records.count) of \(restartCycles) cycles")
+                    }
+                    return records
+                case .exited(let name, let exit):
+                    throw BenchmarkError("the \(name) \(exit) while the restarted daemon ran")
+                case .overdue(-1, let message):
+                    throw BenchmarkError(message)
+                case .idle, .overdue, .simulatorListening:
+                    continue  // readings and deadlines of the first daemon, which has stopped
+                }
+            }
+        } catch {
+            await daemon.stop(grace: .seconds(5))
+            throw error
         }
     }
 

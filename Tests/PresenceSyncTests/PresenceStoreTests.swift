@@ -156,8 +156,9 @@ struct PresenceStoreTests {
         await first.close()
         let second = try PresenceStore(path: path, logger: Self.logger)
         #expect(second.instanceID == instance)
-        #expect(second.trackedUsers == 1)
+        #expect(second.trackedUsers == 0, "the index fills as users are observed, not from the file")
         #expect(try await second.record([Self.observation(Self.alice, "Available")], observedAt: Self.at(10)).isEmpty)
+        #expect(second.trackedUsers == 1)
         let changed = try await second.record([Self.observation(Self.alice, "Away")], observedAt: Self.at(20))
         #expect(changed.first!.historyID > created.first!.historyID)
         await second.close()
@@ -229,5 +230,78 @@ struct PresenceStoreTests {
             "SELECT count(*), count(*) FILTER (WHERE tracking_stopped IS NULL) FROM users"
         ).queryOne { [$0.int(0), $0.int(1)] }
         #expect(counts == [1501, 100])
+    }
+
+    @Test("recordTracking leaves open exactly the membership's pairs, round after round and across a restart")
+    func trackingMatchesMembership() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("p.db")
+        var store = try PresenceStore(path: path, logger: Self.logger)
+        // Ids in no particular order, so the members arrive unsorted; each round draws with repetition.
+        let ids = (0..<300).map { String(format: "%08x-0000-4000-8000-000000000000", ($0 * 2_654_435_761) % 4_294_967_296) }
+        let sources: [UserSource] = [
+            .objectID, .group("11111111-2222-3333-4444-555555555555"), .group("66666666-2222-3333-4444-555555555555"),
+            .userPrincipalName("Someone@Example.com"),
+        ]
+        var random: UInt64 = 0x9e37_79b9_7f4a_7c15
+        func draw(_ bound: Int) -> Int {
+            random = random &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((random >> 33) % UInt64(bound))
+        }
+        func pairs(_ keys: [TrackingPeriodKey]) -> Set<String> { Set(keys.map { "\($0.source)|\($0.userID)" }) }
+        var open: Set<String> = []
+        for round in 0..<10 {
+            if round == 5 {
+                await store.close()
+                store = try PresenceStore(path: path, logger: Self.logger)
+            }
+            var membership: TrackedMembership = [:]
+            for source in sources where round != 7 && draw(4) != 0 {
+                membership[source] = (0..<draw(250)).map { _ in DirectoryUser(id: ids[draw(ids.count)]) }
+            }
+            let wanted = Set(membership.flatMap { source, users in users.map { "\(source)|\($0.id)" } })
+            let changes = try await store.recordTracking(membership, at: Self.at(Int64(round)))
+            #expect(changes.startedCount == wanted.subtracting(open).count, "round \(round)")
+            #expect(changes.stoppedCount == open.subtracting(wanted).count, "round \(round)")
+            #expect(pairs(changes.started) == wanted.subtracting(open), "round \(round)")
+            #expect(pairs(changes.stopped) == open.subtracting(wanted), "round \(round)")
+            let db = try Connection(path: path, mode: .readOnly)
+            var stored: Set<String> = []
+            try db.prepare("SELECT source, user_id FROM users WHERE tracking_stopped IS NULL").query { row in
+                stored.insert("\(row.text(0) ?? "")|\(row.text(1) ?? "")")
+            }
+            try db.close()
+            #expect(stored == wanted, "round \(round)")
+            open = wanted
+        }
+        await store.close()
+    }
+
+    @Test("after a restart a user's first observation rewrites last_seen only when due, not every user at once")
+    func lastSeenAfterRestart() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("p.db")
+        let now = Timestamp.now()
+        let earlier = Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch - 3_600_000)
+        let first = try PresenceStore(path: path, lastSeenWriteSeconds: 300, logger: Self.logger)
+        _ = try await first.record([Self.observation(Self.alice, "Available")], observedAt: earlier)
+        await first.close()
+        func lastSeen() throws -> String? {
+            let db = try Connection(path: path, mode: .readOnly)
+            defer { try? db.close() }
+            return try db.prepare("SELECT last_seen FROM presence_current").queryOne { $0.text(0) } ?? nil
+        }
+        let stored = try lastSeen()
+        #expect(stored?.hasPrefix(String(earlier.iso8601.prefix(19))) == true, "written at close, to the second")
+        let second = try PresenceStore(path: path, lastSeenWriteSeconds: 300, logger: Self.logger)
+        #expect(try await second.record([Self.observation(Self.alice, "Available")], observedAt: now).isEmpty)
+        #expect(try lastSeen() == stored, "due only a share of the interval after the restart")
+        let later = Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch + 301_000)
+        #expect(try await second.record([Self.observation(Self.alice, "Available")], observedAt: later).isEmpty)
+        #expect(try lastSeen() == later.iso8601)
+        let changed = try await second.record([Self.observation(Self.alice, "Away")], observedAt: later)
+        #expect(changed.first?.previous?.availability == "Available", "the previous state read from the file")
+        await second.close()
+        #expect(try Self.history(path).count == 2)
     }
 }

@@ -33,9 +33,15 @@ public final class PresenceStore: @unchecked Sendable {
     /// What the store knows of each user without reading the file, so unchanged observations (90% or more)
     /// cost no read and usually no write.
     ///
-    /// Built from `presence_current` at open and updated only after a commit, so it never runs ahead of the
-    /// file. Process-seeded hashes are fine: they are never stored.
+    /// Filled as users are observed (a user's first observation since open reads its `presence_current` row) and
+    /// updated only after a commit, so it never runs ahead of the file. Not loaded from the file at open: its keys
+    /// are then the id strings the poller already holds, where a load made a second copy of every id (8 MB at
+    /// 100,000 users, for as long as the daemon runs). Process-seeded hashes are fine: they are never stored.
     private var tracked: [String: TrackedUser] = [:]
+    /// When the store was opened (milliseconds since 1970): a `last_seen` read from the file counts as written no
+    /// earlier than the user's phase before this, so after a long stop the rewrites spread over the first
+    /// interval instead of all falling into the first cycle.
+    private let openedAt: Int64
     /// Batches waiting for the next transaction, and whether a drain is scheduled on `queue`.
     private let pending = Mutex(PendingBatches())
 
@@ -110,9 +116,9 @@ public final class PresenceStore: @unchecked Sendable {
             let (from, to) = try Migrator(Schema.migrations).migrate(connection)
             if from != to { logger.info("database schema migrated", metadata: ["from": "\(from)", "to": "\(to)"]) }
             self.instanceID = try Self.instanceID(connection)
-            self.tracked = try Self.loadTracked(
-                connection, expectedUsers: expectedUsers, openedAt: Timestamp.now().millisecondsSinceEpoch,
-                lastSeenWriteInterval: lastSeenWriteInterval)
+            self.openedAt = Timestamp.now().millisecondsSinceEpoch
+            let stored = try connection.prepare("SELECT count(*) FROM presence_current").queryOne { $0.int(0) } ?? 0
+            self.tracked.reserveCapacity(max(stored, expectedUsers))
             self.connection = connection
         } catch let error as StoreError {
             throw error
@@ -172,29 +178,7 @@ public final class PresenceStore: @unchecked Sendable {
         return Int64(hash % UInt64(interval / 1000)) * 1000
     }
 
-    /// What the store knows of each user. A `last_seen` read from the file counts as written no earlier than the
-    /// user's phase before `openedAt`: after a long stop the rewrites spread over the first interval instead of
-    /// all falling into the first cycle.
-    private static func loadTracked(
-        _ connection: Connection, expectedUsers: Int, openedAt: Int64, lastSeenWriteInterval: Int64
-    ) throws -> [String: TrackedUser] {
-        let stored = try connection.prepare("SELECT count(*) FROM presence_current").queryOne { $0.int(0) } ?? 0
-        var tracked: [String: TrackedUser] = [:]
-        tracked.reserveCapacity(max(stored, expectedUsers))
-        let select = try connection.prepare(
-            "SELECT user_id, last_seen, \(CurrentRow.stateColumns) FROM presence_current")
-        try select.query { row in
-            let userID = row.text(0) ?? ""
-            let lastSeen = row.text(1).flatMap(Timestamp.init(iso8601:))?.millisecondsSinceEpoch ?? 0
-            let phase = lastSeenPhase(userID, interval: lastSeenWriteInterval)
-            tracked[userID] = TrackedUser(
-                fingerprint: CurrentRow.state(row, from: 2).hashValue,
-                lastSeenStored: max(lastSeen, openedAt - phase), lastSeen: lastSeen)
-        }
-        return tracked
-    }
-
-    /// Number of users with a current state.
+    /// Number of users observed since the store opened (those its in-memory index knows).
     public var trackedUsers: Int { queue.sync { tracked.count } }
 
     /// Runs `body` on the store's queue with the open connection, off the cooperative pool.
@@ -316,14 +300,22 @@ public final class PresenceStore: @unchecked Sendable {
                 updates.append((observation.userID, known))
                 continue
             }
+            // First observation since open (or a change): what the file holds decides.
             let previous = try CurrentRow.read(db, userID: observation.userID)
             let phase = Self.lastSeenPhase(observation.userID, interval: lastSeenWriteInterval)
-            updates.append(
-                (observation.userID, TrackedUser(fingerprint: fingerprint, lastSeenStored: now - phase, lastSeen: now)))
             if let previous, previous.state == observation.state {
-                try touch.execute([.text(observedAt.iso8601), .text(observation.userID)])
+                let stored = previous.lastSeen.millisecondsSinceEpoch
+                var known = TrackedUser(
+                    fingerprint: fingerprint, lastSeenStored: max(stored, openedAt - phase), lastSeen: max(stored, now))
+                if known.lastSeen - known.lastSeenStored >= lastSeenWriteInterval {
+                    try touch.execute([.text(observedAt.iso8601), .text(observation.userID)])
+                    known.lastSeenStored = known.lastSeen
+                }
+                updates.append((observation.userID, known))
                 continue
             }
+            updates.append(
+                (observation.userID, TrackedUser(fingerprint: fingerprint, lastSeenStored: now - phase, lastSeen: now)))
             changes.append(try appendHistory(observation, previous: previous, observedAt: observedAt, db))
         }
         return changes

@@ -160,5 +160,15 @@ enum Schema {
             // milliseconds even at 100,000 users.
             try db.execute("DROP INDEX IF EXISTS presence_current_by_availability")
         },
+        Migration(version: 7, name: "open tracking periods by source") { db in
+            // Same uniqueness (one open period per user and source), columns swapped: a resolution compares each
+            // source's members with that source's open rows read in user_id order, which this index gives directly
+            // (the old one made it walk every open row once per source).
+            try db.execute(
+                """
+                CREATE UNIQUE INDEX users_open_by_source ON users (source, user_id) WHERE tracking_stopped IS NULL;
+                DROP INDEX users_one_open_period;
+                """)
+        },
     ]
 }

@@ -97,65 +97,82 @@ extension PresenceStore {
     /// `membership` without an open period gets a new row starting `at`. A UPN learned for an open period that
     /// had none is filled in. Rows are never deleted, so a user's tracking periods stay as history.
     ///
-    /// Memory matters here (100,000 members are common): the open periods are indexed per source by user id only,
-    /// and a member listed twice is skipped by the table's unique index rather than by a set of every pair.
+    /// Memory matters here (100,000 members are common, and a restart compares all of them with as many open
+    /// rows): each source is a merge of two sorted sequences, its members (as sorted indices) and its open rows
+    /// read in `user_id` order (index `users_open_by_source`), so no id read from the file outlives its row.
+    /// Indexing the open rows by id instead held a second copy of every id plus a dictionary: 20 MB at 100,000.
     @discardableResult
     public func recordTracking(
         _ membership: TrackedMembership, at time: Timestamp
     ) async throws(StoreError) -> TrackingChanges {
         try await withConnection("recording tracked users") { db in
             try db.inTransaction(.immediate) {
-                var open: [UserSource: [String: OpenPeriod]] = [:]
-                try db.prepare(
-                    "SELECT id, user_id, source, user_principal_name IS NOT NULL FROM users WHERE tracking_stopped IS NULL"
-                )
-                .query { row in
-                    open[UserSource(text: row.text(2) ?? ""), default: [:]][row.text(1) ?? ""] = OpenPeriod(
-                        rowID: row.int64(0), hasUserPrincipalName: row.bool(3))
+                var sources = Set(membership.keys)
+                try db.prepare("SELECT DISTINCT source FROM users WHERE tracking_stopped IS NULL").query { row in
+                    sources.insert(UserSource(text: row.text(0) ?? ""))
                 }
                 var changes = TrackingChanges()
                 let now = time.iso8601
-                // DO NOTHING: a member listed twice in one source already has its open period (unique index).
-                let insert = try db.cachedStatement(
-                    """
-                    INSERT INTO users (user_id, source, user_principal_name, tracking_started)
-                    VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING
-                    """)
-                let fill = try db.cachedStatement("UPDATE users SET user_principal_name = ?1 WHERE id = ?2")
-                for source in membership.keys.sorted() {
-                    var openOfSource = open.removeValue(forKey: source) ?? [:]
-                    for user in membership[source] ?? [] {
-                        if let existing = openOfSource.removeValue(forKey: user.id) {
-                            if !existing.hasUserPrincipalName, let upn = user.userPrincipalName {
-                                try fill.execute([.text(upn), .integer(existing.rowID)])
-                            }
-                            continue
-                        }
-                        try insert.execute([
-                            .text(user.id), .text(source.text), user.userPrincipalName.map(Value.text) ?? .null,
-                            .text(now),
-                        ])
-                        if db.changes == 1 { changes.didStart(TrackingPeriodKey(userID: user.id, source: source)) }
-                    }
-                    if !openOfSource.isEmpty { open[source] = openOfSource }
-                }
-                let close = try db.cachedStatement(
-                    "UPDATE users SET tracking_stopped = max(?1, tracking_started) WHERE id = ?2")
-                let ending = open.flatMap { source, periods in
-                    periods.map { (key: TrackingPeriodKey(userID: $0.key, source: source), rowID: $0.value.rowID) }
-                }
-                for period in ending.sorted(by: { $0.rowID < $1.rowID }) {
-                    try close.execute([.text(now), .integer(period.rowID)])
-                    changes.didStop(period.key)
+                for source in sources.sorted() {
+                    try Self.recordTracking(of: source, members: membership[source] ?? [], now: now, db, &changes)
                 }
                 return changes
             }
         }
     }
-}
 
-/// An open row of `users`, as `recordTracking` compares it with the new membership.
-private struct OpenPeriod {
-    var rowID: Int64
-    var hasUserPrincipalName: Bool
+    /// One source's part of `recordTracking`: the merge of its members with its open rows.
+    private static func recordTracking(
+        of source: UserSource, members: [DirectoryUser], now: String, _ db: Connection, _ changes: inout TrackingChanges
+    ) throws {
+        // Byte order on both sides: SQLite's BINARY collation compares UTF-8 bytes.
+        let order = members.indices.sorted { members[$0].id.utf8.lexicographicallyPrecedes(members[$1].id.utf8) }
+        var next = order.startIndex
+        var starting: [Int] = []
+        var filling: [(rowID: Int64, upn: String)] = []
+        var ending: [Int64] = []
+        /// Moves past the members before `userID` (they have no open row, so they start) and returns the member
+        /// listed as `userID`, if any, moving past it too. A member listed twice counts once.
+        func advance(to userID: String?) -> DirectoryUser? {
+            while next < order.endIndex {
+                let member = members[order[next]]
+                if let userID, !member.id.utf8.lexicographicallyPrecedes(userID.utf8) { break }
+                if next == order.startIndex || members[order[next - 1]].id != member.id { starting.append(order[next]) }
+                next += 1
+            }
+            guard let userID, next < order.endIndex, members[order[next]].id == userID else { return nil }
+            let found = members[order[next]]
+            while next < order.endIndex, members[order[next]].id == userID { next += 1 }
+            return found
+        }
+        try db.prepare(
+            """
+            SELECT id, user_id, user_principal_name IS NOT NULL FROM users
+            WHERE tracking_stopped IS NULL AND source = ?1 ORDER BY user_id
+            """
+        ).query([.text(source.text)]) { row in
+            let userID = row.text(1) ?? ""
+            guard let member = advance(to: userID) else {
+                ending.append(row.int64(0))
+                changes.didStop(TrackingPeriodKey(userID: userID, source: source))
+                return
+            }
+            if !row.bool(2), let upn = member.userPrincipalName { filling.append((row.int64(0), upn)) }
+        }
+        _ = advance(to: nil)
+        // Written after the read, so the rows being read never change under it.
+        let close = try db.cachedStatement("UPDATE users SET tracking_stopped = max(?1, tracking_started) WHERE id = ?2")
+        for rowID in ending { try close.execute([.text(now), .integer(rowID)]) }
+        let fill = try db.cachedStatement("UPDATE users SET user_principal_name = ?1 WHERE id = ?2")
+        for (rowID, upn) in filling { try fill.execute([.text(upn), .integer(rowID)]) }
+        let insert = try db.cachedStatement(
+            "INSERT INTO users (user_id, source, user_principal_name, tracking_started) VALUES (?1, ?2, ?3, ?4)")
+        for index in starting.sorted() {
+            let user = members[index]
+            try insert.execute([
+                .text(user.id), .text(source.text), user.userPrincipalName.map(Value.text) ?? .null, .text(now),
+            ])
+            changes.didStart(TrackingPeriodKey(userID: user.id, source: source))
+        }
+    }
 }
