@@ -35,7 +35,10 @@ public final class Connection {
         self.path = path
         self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
         let context = "opening \(path)"
-        var flags = SQLITE_OPEN_EXRESCODE
+        // NOMUTEX (SQLite's "multi-thread" mode): a connection is never used by two threads at once (it is not
+        // Sendable), so the lock SQLite's default mode takes around every call on it guards nothing; it was about
+        // 2.5% of the store thread's CPU.
+        var flags = SQLITE_OPEN_EXRESCODE | SQLITE_OPEN_NOMUTEX
         switch mode {
         case .readWriteCreate: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
         case .readWrite: flags |= SQLITE_OPEN_READWRITE

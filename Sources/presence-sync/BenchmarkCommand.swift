@@ -12,7 +12,8 @@ struct BenchmarkCommand: AsyncParsableCommand {
         abstract: "Measure the daemon's CPU, memory and write rate against the simulated tenant (Linux).",
         discussion: """
             Runs `presence-sync simulate` and `presence-sync run --max-cycles N` as child processes for each size,
-            then a second daemon on the same database (a restart), and prints a markdown table. Build with `make release` first: debug numbers mean little.
+            then a second daemon on the same database (a restart), and prints a markdown table. Build with
+            `make release` first: debug numbers mean little.
             Example: presence-sync benchmark --users 10000,100000 --cycles 6 --json results.json
             """
     )

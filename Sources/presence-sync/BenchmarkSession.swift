@@ -86,7 +86,9 @@ struct BenchmarkSession: Sendable {
             let simulatorBaseline = BenchmarkProcessSample.current(pid: simulatorPID)
 
             /// Starts a daemon for `cycleCount` cycles; each `cycle finished` line it logs becomes an event.
-            func startDaemon(_ name: String, cycleCount: Int, log: String) throws -> (BenchmarkChild, ContinuousClock.Instant) {
+            func startDaemon(_ name: String, cycleCount: Int, log: String) throws -> (
+                BenchmarkChild, ContinuousClock.Instant
+            ) {
                 let started = ContinuousClock.now
                 let child = try BenchmarkChild(
                     name: name, executable: executable,
@@ -129,8 +131,9 @@ struct BenchmarkSession: Sendable {
                             Task {
                                 // Idle starts when the cycle's work is done, event stream included: the stdout
                                 // relay may still be writing the cycle's last events after its log line.
-                                guard let start = await Self.quietSample(
-                                    of: daemonChild, until: started + .seconds(probe - 0.5))
+                                guard
+                                    let start = await Self.quietSample(
+                                        of: daemonChild, until: started + .seconds(probe - 0.5))
                                 else { return }
                                 try? await Task.sleep(until: started + .seconds(probe), clock: .continuous)
                                 guard !Task.isCancelled, let now = BenchmarkProcessSample.current(pid: daemonPID) else {

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// `presence-sync benchmark` end to end, small: the simulator and two daemons (the run, then a restart on the same
 /// database) as real child processes of the benchmark, itself a child of the test.

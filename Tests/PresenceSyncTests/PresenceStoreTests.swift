@@ -1,9 +1,10 @@
 import Foundation
 import Logging
-@testable import PresenceSync
 import SQLite
-import Testing
 import TestSupport
+import Testing
+
+@testable import PresenceSync
 
 @Suite("PresenceStore: current state plus append-only history in one SQLite file")
 struct PresenceStoreTests {
@@ -16,11 +17,14 @@ struct PresenceStoreTests {
     {
         PresenceObservation(
             userID: user,
-            state: PresenceState(availability: availability, activity: activity ?? availability, statusMessage: message),
+            state: PresenceState(
+                availability: availability, activity: activity ?? availability, statusMessage: message),
             sequenceNumber: UUID().uuidString)
     }
 
-    static func at(_ seconds: Int64) -> Timestamp { Timestamp(millisecondsSinceEpoch: 1_800_000_000_000 + seconds * 1000) }
+    static func at(_ seconds: Int64) -> Timestamp {
+        Timestamp(millisecondsSinceEpoch: 1_800_000_000_000 + seconds * 1000)
+    }
 
     /// (user, availability, valid_from, valid_to) for every history row, in id order.
     static func history(_ path: String) throws -> [[String?]] {
@@ -57,7 +61,9 @@ struct PresenceStoreTests {
         await store.close()
         #expect(try Self.history(path).count == 1)
         let db = try Connection(path: path, mode: .readOnly)
-        let seen = try db.prepare("SELECT since, last_seen FROM presence_current").queryOne { [$0.text(0), $0.text(1)] }
+        let seen = try db.prepare("SELECT since, last_seen FROM presence_current").queryOne {
+            [$0.text(0), $0.text(1)]
+        }
         #expect(seen == [Self.at(0).iso8601, Self.at(60).iso8601])
     }
 
@@ -130,10 +136,11 @@ struct PresenceStoreTests {
         #expect(change.since == Self.at(30))
         await store.close()
         let rows = try Self.history(path)
-        #expect(rows == [
-            [Self.alice, "Available", Self.at(0).iso8601, Self.at(30).iso8601],
-            [Self.alice, "Busy", Self.at(30).iso8601, nil],
-        ])
+        #expect(
+            rows == [
+                [Self.alice, "Available", Self.at(0).iso8601, Self.at(30).iso8601],
+                [Self.alice, "Busy", Self.at(30).iso8601, nil],
+            ])
     }
 
     @Test("a wall clock stepping backwards never produces a row that ends before it starts")
@@ -221,7 +228,8 @@ struct PresenceStoreTests {
         #expect(first.stoppedCount == 0 && first.stopped.isEmpty)
         let again = try await store.recordTracking(membership, at: Self.at(1))
         #expect(again == TrackingChanges())
-        let shrunk = try await store.recordTracking([.objectID: ids.prefix(100).map { DirectoryUser(id: $0) }], at: Self.at(2))
+        let shrunk = try await store.recordTracking(
+            [.objectID: ids.prefix(100).map { DirectoryUser(id: $0) }], at: Self.at(2))
         #expect(shrunk.stoppedCount == 1401 && shrunk.stopped.count == TrackingChanges.examples)
         #expect(shrunk.startedCount == 0)
         await store.close()
@@ -238,7 +246,9 @@ struct PresenceStoreTests {
         let path = directory.file("p.db")
         var store = try PresenceStore(path: path, logger: Self.logger)
         // Ids in no particular order, so the members arrive unsorted; each round draws with repetition.
-        let ids = (0..<300).map { String(format: "%08x-0000-4000-8000-000000000000", ($0 * 2_654_435_761) % 4_294_967_296) }
+        let ids = (0..<300).map {
+            String(format: "%08x-0000-4000-8000-000000000000", ($0 * 2_654_435_761) % 4_294_967_296)
+        }
         let sources: [UserSource] = [
             .objectID, .group("11111111-2222-3333-4444-555555555555"), .group("66666666-2222-3333-4444-555555555555"),
             .userPrincipalName("Someone@Example.com"),

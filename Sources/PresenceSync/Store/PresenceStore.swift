@@ -138,9 +138,9 @@ public final class PresenceStore: @unchecked Sendable {
     /// WAL so readers never block the writer; the chosen sync mode (FULL by default, so a committed change and
     /// its event id survive a power loss, not only a crash); a busy timeout so an operator's long read does not
     /// fail a batch; a 2 MiB page cache, which holds the interior pages of every index a cycle walks (the leaves
-    /// it touches are spread at random over a file far larger than any cache the memory budget allows). Automatic checkpoints are
-    /// made rare (64 MiB of WAL) because the store checkpoints once per cycle, when the cycle is recorded; the
-    /// WAL file is truncated back to 64 MiB after a checkpoint.
+    /// it touches are spread at random over a file far larger than any cache the memory budget allows).
+    /// Automatic checkpoints are made rare (64 MiB of WAL) because the store checkpoints once per cycle, when the
+    /// cycle is recorded; the WAL file is truncated back to 64 MiB after a checkpoint.
     /// `auto_vacuum = INCREMENTAL` lets `prune` return freed pages to the file system; it only takes effect on a
     /// new file (before the first table is created), so it comes first, and is a no-op on older files.
     static func configure(_ connection: Connection, synchronous: SynchronousMode) throws {
@@ -189,7 +189,8 @@ public final class PresenceStore: @unchecked Sendable {
         let result: Result<T, StoreError> = await withCheckedContinuation { continuation in
             queue.async {
                 guard let connection = self.connection else {
-                    continuation.resume(returning: .failure(StoreError(path: path, operation: operation, StoreClosed())))
+                    continuation.resume(
+                        returning: .failure(StoreError(path: path, operation: operation, StoreClosed())))
                     return
                 }
                 do {
@@ -235,7 +236,8 @@ public final class PresenceStore: @unchecked Sendable {
             if group.isEmpty { return }
             guard let connection else {
                 for batch in group {
-                    batch.reply.resume(returning: .failure(StoreError(path: path, operation: "recording", StoreClosed())))
+                    batch.reply.resume(
+                        returning: .failure(StoreError(path: path, operation: "recording", StoreClosed())))
                 }
                 continue
             }
@@ -264,23 +266,32 @@ public final class PresenceStore: @unchecked Sendable {
         }
     }
 
+    /// What a transaction changes in the in-memory index, applied once it has committed.
+    private struct IndexUpdates {
+        /// Users the index knows, by position: applied without hashing their ids again. Positions stay valid
+        /// because nothing is inserted before `added` is applied, last.
+        var known: [(Dictionary<String, TrackedUser>.Index, TrackedUser)] = []
+        /// Users seen for the first time since the store opened.
+        var added: [(String, TrackedUser)] = []
+    }
+
     /// Stores several batches in one transaction; the in-memory view is updated only after the commit.
     private func recordGroup(_ group: [PendingBatch], _ db: Connection) throws -> [[ChangeRecord]] {
         var results: [[ChangeRecord]] = []
-        var updates: [(String, TrackedUser)] = []
-        updates.reserveCapacity(group.reduce(0) { $0 + $1.observations.count })
+        var updates = IndexUpdates()
+        updates.known.reserveCapacity(group.reduce(0) { $0 + $1.observations.count })
         try db.inTransaction(.immediate) {
             for batch in group {
                 results.append(try recordBatch(batch.observations, observedAt: batch.observedAt, db, &updates))
             }
         }
-        for (userID, entry) in updates { tracked[userID] = entry }
+        for (index, entry) in updates.known { tracked.values[index] = entry }
+        for (userID, entry) in updates.added { tracked[userID] = entry }
         return results
     }
 
     private func recordBatch(
-        _ observations: [PresenceObservation], observedAt: Timestamp, _ db: Connection,
-        _ updates: inout [(String, TrackedUser)]
+        _ observations: [PresenceObservation], observedAt: Timestamp, _ db: Connection, _ updates: inout IndexUpdates
     ) throws -> [ChangeRecord] {
         let now = observedAt.millisecondsSinceEpoch
         var nowText: String?
@@ -288,7 +299,8 @@ public final class PresenceStore: @unchecked Sendable {
         let touch = try db.cachedStatement("UPDATE presence_current SET last_seen = ?1 WHERE user_id = ?2")
         for observation in observations {
             let fingerprint = observation.state.hashValue
-            if var known = tracked[observation.userID], known.fingerprint == fingerprint {
+            let index = tracked.index(forKey: observation.userID)
+            if let index, case var known = tracked.values[index], known.fingerprint == fingerprint {
                 known.lastSeen = max(known.lastSeen, now)
                 if known.lastSeen - known.lastSeenStored >= lastSeenWriteInterval {
                     if nowText == nil { nowText = observedAt.iso8601 }
@@ -297,8 +309,16 @@ public final class PresenceStore: @unchecked Sendable {
                     try touch.execute()
                     known.lastSeenStored = known.lastSeen
                 }
-                updates.append((observation.userID, known))
+                updates.known.append((index, known))
                 continue
+            }
+            /// The user's new index entry, by position when the index already knows it.
+            func update(_ entry: TrackedUser) {
+                if let index {
+                    updates.known.append((index, entry))
+                } else {
+                    updates.added.append((observation.userID, entry))
+                }
             }
             // First observation since open (or a change): what the file holds decides.
             let previous = try CurrentRow.read(db, userID: observation.userID)
@@ -311,11 +331,10 @@ public final class PresenceStore: @unchecked Sendable {
                     try touch.execute([.text(observedAt.iso8601), .text(observation.userID)])
                     known.lastSeenStored = known.lastSeen
                 }
-                updates.append((observation.userID, known))
+                update(known)
                 continue
             }
-            updates.append(
-                (observation.userID, TrackedUser(fingerprint: fingerprint, lastSeenStored: now - phase, lastSeen: now)))
+            update(TrackedUser(fingerprint: fingerprint, lastSeenStored: now - phase, lastSeen: now))
             changes.append(try appendHistory(observation, previous: previous, observedAt: observedAt, db))
         }
         return changes
@@ -336,7 +355,8 @@ public final class PresenceStore: @unchecked Sendable {
             }
         }
         for index in tracked.values.indices {
-            tracked.values[index].lastSeenStored = max(tracked.values[index].lastSeenStored, tracked.values[index].lastSeen)
+            tracked.values[index].lastSeenStored = max(
+                tracked.values[index].lastSeenStored, tracked.values[index].lastSeen)
         }
     }
 

@@ -161,7 +161,8 @@ extension PresenceStore {
         }
         _ = advance(to: nil)
         // Written after the read, so the rows being read never change under it.
-        let close = try db.cachedStatement("UPDATE users SET tracking_stopped = max(?1, tracking_started) WHERE id = ?2")
+        let close = try db.cachedStatement(
+            "UPDATE users SET tracking_stopped = max(?1, tracking_started) WHERE id = ?2")
         for rowID in ending { try close.execute([.text(now), .integer(rowID)]) }
         let fill = try db.cachedStatement("UPDATE users SET user_principal_name = ?1 WHERE id = ?2")
         for (rowID, upn) in filling { try fill.execute([.text(upn), .integer(rowID)]) }
