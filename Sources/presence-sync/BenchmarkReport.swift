@@ -26,7 +26,7 @@ enum BenchmarkReport {
             """
             | users | steady cycles | daemon CPU/cycle (median, min–max) | µs per user observation \
             | changes/cycle | changes written/s | cycle wall ms | first-cycle CPU (incl. start-up) \
-            | idle CPU ms/s | peak RSS MiB (after a restart) | simulator CPU/cycle | target met? |
+            | idle CPU ms/s | peak RSS MiB (restart) | simulator CPU/cycle | target met? |
             """,
             "|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
         ]

@@ -183,7 +183,7 @@ struct BenchmarkSession: Sendable {
                 """
                 \(users) users: \(error)
                   files kept in \(directory.path)
-                \(logTail("daemon.log"))\(logTail("simulator.log"))
+                \(logTail("daemon.log"))\(logTail("daemon-restart.log"))\(logTail("simulator.log"))
                 """)
         }
     }
@@ -202,6 +202,10 @@ struct BenchmarkSession: Sendable {
             while true {
                 switch try await next() {
                 case .cycleFinished(let record):
+                    guard record.cycle == records.count + 1 else {
+                        throw BenchmarkError(
+                            "the restarted daemon reported cycle \(record.cycle) after \(records.count)")
+                    }
                     records.append(record)
                 case .exited("restarted daemon", let exit):
                     guard !exit.signalled, exit.status == 0, records.count == restartCycles else {

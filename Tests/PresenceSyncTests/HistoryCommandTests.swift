@@ -9,7 +9,6 @@ import Testing
 /// The history commands as a real process, against databases filled by a real daemon run over loopback.
 @Suite("history commands", .serialized)
 struct HistoryCommandTests {
-    /// A busy tenant polled six times: many changes per user.
     /// The records of an RFC 4180 text: a CR LF ends a record only outside quotes.
     static func csvRecords(_ text: String) -> [String] {
         var records: [String] = []
@@ -28,6 +27,7 @@ struct HistoryCommandTests {
         return records
     }
 
+    /// A busy tenant polled six times: many changes per user.
     static func filledFixture(users: Int = 40) async throws -> OperatorFixture {
         let fixture = try await OperatorFixture(users: users, changeProbability: 0.4)
         try await fixture.poll(cycles: 6)

@@ -287,6 +287,48 @@ struct PresenceStoreTests {
         await store.close()
     }
 
+    @Test("a member listed twice opens one period with the UPN one listing has; ids are compared as bytes")
+    func trackingDuplicatesAndBytes() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("p.db")
+        let store = try PresenceStore(path: path, logger: Self.logger)
+        let group = UserSource.group("11111111-2222-3333-4444-555555555555")
+        // Equal for Swift's ==, different as bytes (and so for SQLite): two ids, not one.
+        let composed = "caf\u{e9}-user"
+        let decomposed = "cafe\u{301}-user"
+        func upns() throws -> [String: String] {
+            let db = try Connection(path: path, mode: .readOnly)
+            defer { try? db.close() }
+            var found: [String: String] = [:]
+            try db.prepare(
+                "SELECT user_id, coalesce(user_principal_name, '-') FROM users WHERE tracking_stopped IS NULL"
+            )
+            .query { found[$0.text(0) ?? ""] = $0.text(1) }
+            return found
+        }
+        let first = try await store.recordTracking(
+            [
+                group: [
+                    DirectoryUser(id: Self.bob), DirectoryUser(id: Self.bob, userPrincipalName: "bob@example.com"),
+                    DirectoryUser(id: Self.alice), DirectoryUser(id: composed),
+                ]
+            ], at: Self.at(0))
+        #expect(first.startedCount == 3)
+        #expect(try upns() == [Self.bob: "bob@example.com", Self.alice: "-", composed: "-"])
+        let second = try await store.recordTracking(
+            [
+                group: [
+                    DirectoryUser(id: Self.bob), DirectoryUser(id: Self.alice),
+                    DirectoryUser(id: Self.alice, userPrincipalName: "alice@example.com"),
+                    DirectoryUser(id: decomposed),
+                ]
+            ], at: Self.at(1))
+        #expect(second.started == [TrackingPeriodKey(userID: decomposed, source: group)])
+        #expect(second.stopped == [TrackingPeriodKey(userID: composed, source: group)])
+        #expect(try upns() == [Self.bob: "bob@example.com", Self.alice: "alice@example.com", decomposed: "-"])
+        await store.close()
+    }
+
     @Test("after a restart a user's first observation rewrites last_seen only when due, not every user at once")
     func lastSeenAfterRestart() async throws {
         let directory = TemporaryDirectory()

@@ -38,6 +38,20 @@ struct UserIndexTests {
         #expect(visited.count == model.count && visited.values.allSatisfy { $0 == 1 })
     }
 
+    @Test("an equal id from another copy can take a slot's place, so the old copy is not kept twice")
+    func replaceKeyWithSharedCopy() throws {
+        var index = UserIndex(placeholder: 0)
+        let stored = Self.id(1)
+        let copy = String(decoding: Array(stored.utf8), as: UTF8.self)
+        index.insert(stored, 1)
+        let slot = try #require(index.slot(of: copy))
+        #expect(UserIndex<Int>.sharesStorage(index.key(at: slot), stored))
+        #expect(!UserIndex<Int>.sharesStorage(index.key(at: slot), copy), "equal text, another heap copy")
+        index.replaceKey(at: slot, with: copy)
+        #expect(UserIndex<Int>.sharesStorage(index.key(at: slot), copy))
+        #expect(index.slot(of: stored) == slot && index[slot] == 1 && index.count == 1)
+    }
+
     @Test("100,000 ids fit in 131,072 slots (4.2 MB with 16-byte values), where a Dictionary takes 262,144")
     func reservedCapacityHolds() {
         var index = UserIndex(placeholder: 0)

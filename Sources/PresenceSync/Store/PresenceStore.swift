@@ -273,6 +273,9 @@ public final class PresenceStore: @unchecked Sendable {
         var known: [(Int, TrackedUser)] = []
         /// Users seen for the first time since the store opened.
         var added: [(String, TrackedUser)] = []
+        /// Slots whose id is another copy of the observed one (the tracked list was rebuilt, by a resolution, from
+        /// other strings): the index takes the poller's copy, so the old one is freed instead of kept twice.
+        var rekeyed: [(Int, String)] = []
     }
 
     /// Stores several batches in one transaction; the in-memory view is updated only after the commit.
@@ -286,6 +289,7 @@ public final class PresenceStore: @unchecked Sendable {
             }
         }
         for (slot, entry) in updates.known { tracked[slot] = entry }
+        for (slot, userID) in updates.rekeyed { tracked.replaceKey(at: slot, with: userID) }
         for (userID, entry) in updates.added { tracked.insert(userID, entry) }
         return results
     }
@@ -300,6 +304,9 @@ public final class PresenceStore: @unchecked Sendable {
         for observation in observations {
             let fingerprint = observation.state.hashValue
             let index = tracked.slot(of: observation.userID)
+            if let index, !UserIndex<TrackedUser>.sharesStorage(tracked.key(at: index), observation.userID) {
+                updates.rekeyed.append((index, observation.userID))
+            }
             if let index, case var known = tracked[index], known.fingerprint == fingerprint {
                 known.lastSeen = max(known.lastSeen, now)
                 if known.lastSeen - known.lastSeenStored >= lastSeenWriteInterval {

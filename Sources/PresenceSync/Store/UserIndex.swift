@@ -45,6 +45,25 @@ struct UserIndex<Value> {
         set { values[slot] = newValue }
     }
 
+    /// The id in an occupied slot.
+    func key(at slot: Int) -> String { keys[slot] ?? "" }
+
+    /// Puts `key`, equal to the id in an occupied slot but another copy of it, in place of that id: the table then
+    /// holds the copy the rest of the process keeps, and the old one can be freed.
+    mutating func replaceKey(at slot: Int, with key: String) {
+        precondition(keys[slot] == key, "replaceKey with a different id")
+        keys[slot] = key
+    }
+
+    /// True when `a` and `b` are the same heap copy of their text (not only equal). Ids of 15 bytes or less live
+    /// inside the String itself, so they never count as shared (and cost no heap memory anyway).
+    static func sharesStorage(_ a: String, _ b: String) -> Bool {
+        guard a.utf8.count > 15 else { return false }
+        let first = a.utf8.withContiguousStorageIfAvailable { UnsafeRawPointer($0.baseAddress) } ?? nil
+        let second = b.utf8.withContiguousStorageIfAvailable { UnsafeRawPointer($0.baseAddress) } ?? nil
+        return first != nil && first == second
+    }
+
     /// Sets the value of `key`, adding the key if it is new (which may grow the table and move every slot).
     mutating func insert(_ key: String, _ value: Value) {
         if let slot = slot(of: key) {

@@ -131,19 +131,30 @@ extension PresenceStore {
         var starting: [Int] = []
         var filling: [(rowID: Int64, upn: String)] = []
         var ending: [Int64] = []
+        /// Equal as bytes, as SQLite compares them (Swift's `==` would also match canonically equivalent spellings).
+        func same(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
+        /// Moves past every member listed with the id at `next` and returns the one to keep: the first listed with
+        /// a UPN, else the first.
+        func takeRun() -> Int {
+            var kept = order[next]
+            let id = members[kept].id
+            while next < order.endIndex, same(members[order[next]].id, id) {
+                if members[kept].userPrincipalName == nil && members[order[next]].userPrincipalName != nil {
+                    kept = order[next]
+                }
+                next += 1
+            }
+            return kept
+        }
         /// Moves past the members before `userID` (they have no open row, so they start) and returns the member
         /// listed as `userID`, if any, moving past it too. A member listed twice counts once.
         func advance(to userID: String?) -> DirectoryUser? {
             while next < order.endIndex {
-                let member = members[order[next]]
-                if let userID, !member.id.utf8.lexicographicallyPrecedes(userID.utf8) { break }
-                if next == order.startIndex || members[order[next - 1]].id != member.id { starting.append(order[next]) }
-                next += 1
+                if let userID, !members[order[next]].id.utf8.lexicographicallyPrecedes(userID.utf8) { break }
+                starting.append(takeRun())
             }
-            guard let userID, next < order.endIndex, members[order[next]].id == userID else { return nil }
-            let found = members[order[next]]
-            while next < order.endIndex, members[order[next]].id == userID { next += 1 }
-            return found
+            guard let userID, next < order.endIndex, same(members[order[next]].id, userID) else { return nil }
+            return members[takeRun()]
         }
         try db.prepare(
             """
