@@ -108,7 +108,7 @@ struct BenchmarkSizeResult: Sendable, Codable {
             restart = Restart(
                 cycles: restartRecords.count, firstCycleDaemonCPUSeconds: restartRecords.first?.daemon?.cpuSeconds,
                 firstCycleWallMilliseconds: restartRecords.first?.wallMilliseconds,
-                peakResidentMiB: restartRecords.last?.daemon?.peakResidentKiB.map { Double($0) / 1024 },
+                peakResidentMiB: Self.peakResidentMiB(restartRecords),
                 changes: restartRecords.reduce(0) { $0 + $1.changes })
         }
 
@@ -143,7 +143,7 @@ struct BenchmarkSizeResult: Sendable, Codable {
         idleSeconds = idleWindows.reduce(0) { $0 + $1.seconds }
         let idleCPU = idleWindows.reduce(0) { $0 + $1.cpuSeconds }
         idleCPUMillisecondsPerSecond = idleSeconds > 0 ? idleCPU * 1000 / idleSeconds : nil
-        peakResidentMiB = records.last?.daemon?.peakResidentKiB.map { Double($0) / 1024 }
+        peakResidentMiB = Self.peakResidentMiB(records)
         residentMiBAfterCycle = records.map { $0.daemon?.residentKiB.map { Double($0) / 1024 } }
 
         targetMisses = []
@@ -209,6 +209,11 @@ struct BenchmarkSizeResult: Sendable, Codable {
     }
 
     private func decimal(_ value: Double, _ decimals: Int) -> String { BenchmarkReport.number(value, decimals) }
+
+    /// A daemon's VmHWM at its last reading, in MiB.
+    private static func peakResidentMiB(_ records: [BenchmarkCycleRecord]) -> Double? {
+        records.last?.daemon?.peakResidentKiB.map { Double($0) / 1024 }
+    }
 
     /// `later - earlier`, nil when either reading is missing.
     private static func difference(_ earlier: Double?, _ later: Double?) -> Double? {

@@ -26,13 +26,18 @@ struct PresenceStoreTests {
         Timestamp(millisecondsSinceEpoch: 1_800_000_000_000 + seconds * 1000)
     }
 
+    /// Every row `sql` selects from the file, read by a connection of its own, columns as text.
+    static func rows(_ path: String, _ sql: String) throws -> [[String?]] {
+        let db = try Connection(path: path, mode: .readOnly)
+        defer { try? db.close() }
+        var rows: [[String?]] = []
+        try db.prepare(sql).query { row in rows.append((0..<row.count).map { row.text($0) }) }
+        return rows
+    }
+
     /// (user, availability, valid_from, valid_to) for every history row, in id order.
     static func history(_ path: String) throws -> [[String?]] {
-        let db = try Connection(path: path, mode: .readOnly)
-        var rows: [[String?]] = []
-        try db.prepare("SELECT user_id, availability, valid_from, valid_to FROM presence_history ORDER BY id")
-            .query { row in rows.append([row.text(0), row.text(1), row.text(2), row.text(3)]) }
-        return rows
+        try rows(path, "SELECT user_id, availability, valid_from, valid_to FROM presence_history ORDER BY id")
     }
 
     @Test("first observations open history rows and fill the current state")
@@ -275,13 +280,9 @@ struct PresenceStoreTests {
             #expect(changes.stoppedCount == open.subtracting(wanted).count, "round \(round)")
             #expect(pairs(changes.started) == wanted.subtracting(open), "round \(round)")
             #expect(pairs(changes.stopped) == open.subtracting(wanted), "round \(round)")
-            let db = try Connection(path: path, mode: .readOnly)
-            var stored: Set<String> = []
-            try db.prepare("SELECT source, user_id FROM users WHERE tracking_stopped IS NULL").query { row in
-                stored.insert("\(row.text(0) ?? "")|\(row.text(1) ?? "")")
-            }
-            try db.close()
-            #expect(stored == wanted, "round \(round)")
+            let stored = try Self.rows(path, "SELECT source, user_id FROM users WHERE tracking_stopped IS NULL")
+                .map { "\($0[0] ?? "")|\($0[1] ?? "")" }
+            #expect(Set(stored) == wanted, "round \(round)")
             open = wanted
         }
         await store.close()
@@ -297,14 +298,9 @@ struct PresenceStoreTests {
         let composed = "caf\u{e9}-user"
         let decomposed = "cafe\u{301}-user"
         func upns() throws -> [String: String] {
-            let db = try Connection(path: path, mode: .readOnly)
-            defer { try? db.close() }
-            var found: [String: String] = [:]
-            try db.prepare(
-                "SELECT user_id, coalesce(user_principal_name, '-') FROM users WHERE tracking_stopped IS NULL"
-            )
-            .query { found[$0.text(0) ?? ""] = $0.text(1) }
-            return found
+            let open = try Self.rows(
+                path, "SELECT user_id, coalesce(user_principal_name, '-') FROM users WHERE tracking_stopped IS NULL")
+            return Dictionary(uniqueKeysWithValues: open.map { ($0[0] ?? "", $0[1] ?? "") })
         }
         let first = try await store.recordTracking(
             [
@@ -339,9 +335,7 @@ struct PresenceStoreTests {
         _ = try await first.record([Self.observation(Self.alice, "Available")], observedAt: earlier)
         await first.close()
         func lastSeen() throws -> String? {
-            let db = try Connection(path: path, mode: .readOnly)
-            defer { try? db.close() }
-            return try db.prepare("SELECT last_seen FROM presence_current").queryOne { $0.text(0) } ?? nil
+            try Self.rows(path, "SELECT last_seen FROM presence_current").first?[0] ?? nil
         }
         let stored = try lastSeen()
         #expect(stored?.hasPrefix(String(earlier.iso8601.prefix(19))) == true, "written at close, to the second")

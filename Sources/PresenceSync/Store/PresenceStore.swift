@@ -273,9 +273,11 @@ public final class PresenceStore: @unchecked Sendable {
         var known: [(Int, TrackedUser)] = []
         /// Users seen for the first time since the store opened.
         var added: [(String, TrackedUser)] = []
-        /// Slots whose id is another copy of the observed one (the tracked list was rebuilt, by a resolution, from
-        /// other strings): the index takes the poller's copy, so the old one is freed instead of kept twice.
-        var rekeyed: [(Int, String)] = []
+
+        /// The user's new entry: by slot when the index knows the user, else as an addition.
+        mutating func set(_ entry: TrackedUser, slot: Int?, userID: String) {
+            if let slot { known.append((slot, entry)) } else { added.append((userID, entry)) }
+        }
     }
 
     /// Stores several batches in one transaction; the in-memory view is updated only after the commit.
@@ -289,7 +291,6 @@ public final class PresenceStore: @unchecked Sendable {
             }
         }
         for (slot, entry) in updates.known { tracked[slot] = entry }
-        for (slot, userID) in updates.rekeyed { tracked.replaceKey(at: slot, with: userID) }
         for (userID, entry) in updates.added { tracked.insert(userID, entry) }
         return results
     }
@@ -301,31 +302,23 @@ public final class PresenceStore: @unchecked Sendable {
         var nowText: String?
         var changes: [ChangeRecord] = []
         let touch = try db.cachedStatement("UPDATE presence_current SET last_seen = ?1 WHERE user_id = ?2")
+        /// Writes the user's `last_seen` when the file's value is due for a rewrite.
+        func touchIfDue(_ user: inout TrackedUser, _ userID: String) throws {
+            guard user.lastSeen - user.lastSeenStored >= lastSeenWriteInterval else { return }
+            if nowText == nil { nowText = observedAt.iso8601 }
+            try touch.bind(nowText, at: 1)
+            try touch.bind(userID, at: 2)
+            try touch.execute()
+            user.lastSeenStored = user.lastSeen
+        }
         for observation in observations {
             let fingerprint = observation.state.hashValue
-            let index = tracked.slot(of: observation.userID)
-            if let index, !UserIndex<TrackedUser>.sharesStorage(tracked.key(at: index), observation.userID) {
-                updates.rekeyed.append((index, observation.userID))
-            }
-            if let index, case var known = tracked[index], known.fingerprint == fingerprint {
+            let slot = tracked.slot(adopting: observation.userID)
+            if let slot, case var known = tracked[slot], known.fingerprint == fingerprint {
                 known.lastSeen = max(known.lastSeen, now)
-                if known.lastSeen - known.lastSeenStored >= lastSeenWriteInterval {
-                    if nowText == nil { nowText = observedAt.iso8601 }
-                    try touch.bind(nowText, at: 1)
-                    try touch.bind(observation.userID, at: 2)
-                    try touch.execute()
-                    known.lastSeenStored = known.lastSeen
-                }
-                updates.known.append((index, known))
+                try touchIfDue(&known, observation.userID)
+                updates.set(known, slot: slot, userID: observation.userID)
                 continue
-            }
-            /// The user's new index entry, by position when the index already knows it.
-            func update(_ entry: TrackedUser) {
-                if let index {
-                    updates.known.append((index, entry))
-                } else {
-                    updates.added.append((observation.userID, entry))
-                }
             }
             // First observation since open (or a change): what the file holds decides.
             let previous = try CurrentRow.read(db, userID: observation.userID)
@@ -334,14 +327,13 @@ public final class PresenceStore: @unchecked Sendable {
                 let stored = previous.lastSeen.millisecondsSinceEpoch
                 var known = TrackedUser(
                     fingerprint: fingerprint, lastSeenStored: max(stored, openedAt - phase), lastSeen: max(stored, now))
-                if known.lastSeen - known.lastSeenStored >= lastSeenWriteInterval {
-                    try touch.execute([.text(observedAt.iso8601), .text(observation.userID)])
-                    known.lastSeenStored = known.lastSeen
-                }
-                update(known)
+                try touchIfDue(&known, observation.userID)
+                updates.set(known, slot: slot, userID: observation.userID)
                 continue
             }
-            update(TrackedUser(fingerprint: fingerprint, lastSeenStored: now - phase, lastSeen: now))
+            updates.set(
+                TrackedUser(fingerprint: fingerprint, lastSeenStored: now - phase, lastSeen: now), slot: slot,
+                userID: observation.userID)
             changes.append(try appendHistory(observation, previous: previous, observedAt: observedAt, db))
         }
         return changes

@@ -45,15 +45,18 @@ struct UserIndex<Value> {
         set { values[slot] = newValue }
     }
 
+    /// The slot holding `key`, like `slot(of:)`; when the table holds another copy of the same id, it takes
+    /// `key`'s copy in its place. With groups, the first cycles poll ids read from the database and later ones the
+    /// strings a resolution built: without this the table would keep the first copies, every id twice.
+    /// Replacing a key by an equal one moves no slot.
+    mutating func slot(adopting key: String) -> Int? {
+        guard let slot = slot(of: key) else { return nil }
+        if let stored = keys[slot], !Self.sharesStorage(stored, key) { keys[slot] = key }
+        return slot
+    }
+
     /// The id in an occupied slot.
     func key(at slot: Int) -> String { keys[slot] ?? "" }
-
-    /// Puts `key`, equal to the id in an occupied slot but another copy of it, in place of that id: the table then
-    /// holds the copy the rest of the process keeps, and the old one can be freed.
-    mutating func replaceKey(at slot: Int, with key: String) {
-        precondition(keys[slot] == key, "replaceKey with a different id")
-        keys[slot] = key
-    }
 
     /// True when `a` and `b` are the same heap copy of their text (not only equal). Ids of 15 bytes or less live
     /// inside the String itself, so they never count as shared (and cost no heap memory anyway).
