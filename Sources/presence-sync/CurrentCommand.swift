@@ -15,13 +15,16 @@ struct CurrentCommand: AsyncParsableCommand {
     @OptionGroup var options: HistoryOptions
     @Option(help: "Only users with this availability (Available, Busy, Away, ...; any case).") var availability: String?
     @Option(help: "Only this user (object id, or UPN with --config).") var user: String?
+    @Flag(help: "Also users no longer tracked (their last known state, which is not their state now).")
+    var includeUntracked = false
 
     func run() async throws {
         try await reportingFailures {
             let database = try options.open()
             var id: String?
             if let user { id = try await options.trackedUser(user, in: database) }
-            let rows = try database.current(availability: availability, userID: id)
+            let rows = try database.current(
+                availability: availability, userID: id, includeUntracked: includeUntracked)
             let now = Timestamp.now()
             var table = OutputTable([
                 "user_id", "availability", "activity", "since", "in_state", "status_message", "out_of_office",

@@ -73,6 +73,29 @@ struct HistoryQueriesTests {
         #expect(throws: StoreError.self) { try HistoryDatabase(path: directory.file("missing.db")) }
     }
 
+    @Test("current and status list only users tracked now, once the file records tracking")
+    func currentOnlyTracked() async throws {
+        let directory = TemporaryDirectory()
+        let path = try await Self.database(in: directory)
+        let everyone = try HistoryDatabase(path: path).current().map(\.userID)
+        #expect(everyone == [Self.other, Self.user], "no tracking recorded yet: every current row")
+        #expect(try ServiceStatus.read(path: path).usersTracked == 2)
+
+        let store = try PresenceStore(path: path, logger: Logger(label: "test"))
+        try await store.recordTracking(
+            [.objectID: [DirectoryUser(id: Self.user), DirectoryUser(id: Self.other)]],
+            at: Self.at("2026-01-05T12:00:00Z"))
+        try await store.recordTracking([.objectID: [DirectoryUser(id: Self.user)]], at: Self.at("2026-01-05T13:00:00Z"))
+        await store.close()
+
+        let database = try HistoryDatabase(path: path)
+        #expect(try database.current().map(\.userID) == [Self.user], "the user who left tracking is not listed")
+        #expect(try database.current(availability: "busy").isEmpty, "other's Busy is a last known state, not now")
+        #expect(try database.current(includeUntracked: true).map(\.userID) == [Self.other, Self.user])
+        #expect(try database.current(userID: Self.other).map(\.state.activity) == ["InACall"], "asked by name")
+        #expect(try ServiceStatus.read(path: path).usersTracked == 1)
+    }
+
     @Test("prune deletes only closed rows ended before the cutoff; open rows survive however old")
     func prune() async throws {
         let directory = TemporaryDirectory()

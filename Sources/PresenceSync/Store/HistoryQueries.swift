@@ -110,6 +110,16 @@ public final class HistoryDatabase {
         }
     }
 
+    /// True when the file records who is tracked (the `users` table exists and has a row): then a user is tracked
+    /// exactly while one of its `users` rows is open.
+    static func recordsTracking(_ db: Connection) throws -> Bool {
+        let exists =
+            try db.prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'users'")
+            .queryOne { $0.int(0) } ?? 0
+        guard exists > 0 else { return false }
+        return try db.prepare("SELECT EXISTS (SELECT 1 FROM users)").queryOne { $0.bool(0) } ?? false
+    }
+
     /// True when the user has a current state or any history.
     public func isTracked(_ userID: String) throws(StoreError) -> Bool {
         try read("looking up user \(userID)") { db in
@@ -123,13 +133,22 @@ public final class HistoryDatabase {
     }
 
     /// Current states, optionally only one availability (any case) or one user, ordered by user id.
-    public func current(availability: String? = nil, userID: String? = nil) throws(StoreError) -> [CurrentPresence] {
+    ///
+    /// Without a `userID`, only users tracked now are listed unless `includeUntracked`: a user who left tracking
+    /// keeps its `presence_current` row with the last state seen, which would otherwise read as their state now
+    /// (a "Busy" from months ago). A database that never recorded tracking (`users` missing or empty, as written
+    /// before tracking existed) lists every row. A `userID` asked for by name is always answered.
+    public func current(
+        availability: String? = nil, userID: String? = nil, includeUntracked: Bool = false
+    ) throws(StoreError) -> [CurrentPresence] {
         try read("reading current presence") { db in
             var result: [CurrentPresence] = []
+            let onlyTracked = try userID == nil && !includeUntracked && Self.recordsTracking(db)
             try db.prepare(
                 """
                 SELECT user_id, since, last_seen, \(CurrentRow.stateColumns) FROM presence_current
                 WHERE (?1 IS NULL OR availability = ?1 COLLATE NOCASE) AND (?2 IS NULL OR user_id = ?2)
+                    \(onlyTracked ? "AND user_id IN (SELECT user_id FROM users WHERE tracking_stopped IS NULL)" : "")
                 ORDER BY user_id
                 """
             ).query([availability.map(Value.text) ?? .null, userID.map(Value.text) ?? .null]) { row in

@@ -41,7 +41,8 @@ public struct ServiceStatus: Sendable, Equatable, Encodable {
 
     /// The file read.
     public var database: String
-    /// Rows of `presence_current`: users with a known state.
+    /// Users with an open tracking period in `users` (rows of `presence_current` in a file that never recorded
+    /// tracking): users who left tracking keep their current row but are not counted.
     public var usersTracked: Int
     /// Nil before the first cycle was recorded.
     public var lastCycle: Cycle?
@@ -71,8 +72,11 @@ public struct ServiceStatus: Sendable, Equatable, Encodable {
                 .iso8601
             var status = ServiceStatus(
                 database: path,
-                usersTracked: try db.prepare("SELECT count(*) FROM presence_current").queryOne { $0.int(0) }
-                    ?? 0,
+                usersTracked: try db.prepare(
+                    try HistoryDatabase.recordsTracking(db)
+                        ? "SELECT count(DISTINCT user_id) FROM users WHERE tracking_stopped IS NULL"
+                        : "SELECT count(*) FROM presence_current"
+                ).queryOne { $0.int(0) } ?? 0,
                 cyclesLastHour: 0, changesLastHour: 0)
             status.lastCycle = try db.prepare(
                 """
