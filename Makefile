@@ -5,7 +5,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # operators use to read the database while the daemon runs.
 SYSTEM_PACKAGES := libsqlite3-dev sqlite3
 
-.PHONY: deps build release demo test bench bench-delivery clean install uninstall unit-check
+.PHONY: deps build release demo test bench bench-delivery storage-floor clean install uninstall unit-check
 
 ## Install missing system packages (Debian/Ubuntu).
 deps:
@@ -38,6 +38,11 @@ bench: release
 ## The webhook delivery benchmark: single and batch throughput, a 1,000,000-event backlog drained after an outage.
 bench-delivery: release
 	.build/release/presence-sync benchmark-delivery
+
+## The store's SQL alone, through SQLite's C API: the CPU floor of the schema (README, Performance).
+storage-floor: deps
+	mkdir -p .build && clang -O2 -Wall -o .build/storage-floor docs/storage-floor.c -lsqlite3
+	.build/storage-floor
 
 clean:
 	rm -rf .build
