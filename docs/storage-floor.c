@@ -1,13 +1,12 @@
 /*
  * What the store's SQL costs at best, in C: the floor under presence-sync's CPU per observation.
  *
- * docs/storage-cost-trial.py replays the store's statements through Python, whose own overhead blurs the figure.
- * This program replays them through the C API of the same system libsqlite3, with prepared statements only, on
- * the store's schema (migrations 1-7: presence_history with its per-user index, presence_current WITHOUT ROWID,
- * outbox) and pragmas (WAL, synchronous FULL, 2 MiB page cache, one PASSIVE checkpoint per cycle). 100,000 users
- * are recorded once; then each cycle changes a random 10% of them. Per change, as the issue requires and the store
- * does: read the user's current row, close its open history row (valid_to), append a history row, replace the
- * current row, append an outbox row.
+ * This program replays the store's statements, and nothing else, through the C API of the system libsqlite3, with
+ * prepared statements only, on the store's schema (migrations 1-7: presence_history with its per-user index,
+ * presence_current WITHOUT ROWID, outbox) and pragmas (WAL, synchronous FULL, 2 MiB page cache, one PASSIVE
+ * checkpoint per cycle). 100,000 users are recorded once; then each cycle changes a random 10% of them. Per
+ * change, as the issue requires and the store does: read the user's current row, close its open history row
+ * (valid_to), append a history row, replace the current row, append an outbox row.
  *
  * Two orders of the same statements:
  *   daemon  each change's statements one after the other, in transactions of --transaction changes (the daemon
@@ -26,8 +25,9 @@
  *     /tmp/storage-floor --order daemon --transaction 260
  *
  * Options: --order daemon|passes, --transaction N (changes per transaction), --users N, --cycles N,
- * --cache-kib N, --page-size N, --path FILE, and --without close|index|outbox (repeatable) to price a requirement: the close of
- * the previous history row, the per-user history index, the outbox.
+ * --cache-kib N, --page-size N, --layout store|clustered (history clustered by (user_id, valid_from), so closing
+ * a row and appending the next touch the same page), --path FILE, and --without close|index|outbox (repeatable)
+ * to price a requirement: the close of the previous history row, the per-user history index, the outbox.
  */
 #include <sqlite3.h>
 #include <stdint.h>
@@ -39,7 +39,8 @@
 #include <unistd.h>
 
 static sqlite3 *db;
-static int without_close, without_index, without_outbox;
+static int without_close, without_index, without_outbox, clustered;
+static int64_t next_history_id = 1;
 
 static void check(int rc, const char *what) {
     if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) {
@@ -72,7 +73,8 @@ static uint64_t next_random(void) {
 }
 
 static const char *availabilities[] = {"Available", "Busy", "Away", "DoNotDisturb", "BeRightBack", "Offline"};
-static const char *messages[] = {NULL, NULL, "In a meeting until 3 \xe2\x80\x93 call me on \xe2\x80\x9cTeams\xe2\x80\x9d",
+static const char *messages[] = {NULL, NULL,
+                                 "In a meeting until 3 \xe2\x80\x93 call me on \xe2\x80\x9cTeams\xe2\x80\x9d",
                                  "Working from home\nback at 2pm", "Vacation \xf0\x9f\x8c\xb4"};
 static const char *locations[] = {"office", "remote", NULL};
 
@@ -145,8 +147,9 @@ static void do_append(Change *change) {
     sqlite3_bind_text(append_row, 8, change->next.sequence, -1, SQLITE_STATIC);
     sqlite3_bind_text(append_row, 9, "availability,activity", -1, SQLITE_STATIC);
     sqlite3_bind_text(append_row, 10, now, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(append_row, 11, next_history_id);
     run(append_row, "append history");
-    user->history_id = sqlite3_last_insert_rowid(db);
+    user->history_id = next_history_id++;
 }
 
 static void do_current(const Change *change) {
@@ -263,6 +266,8 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--cache-kib")) cache_kib = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--page-size")) page_size = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--path")) path = argv[i + 1];
+        else if (!strcmp(argv[i], "--layout") && !strcmp(argv[i + 1], "clustered")) clustered = 1;
+        else if (!strcmp(argv[i], "--layout") && !strcmp(argv[i + 1], "store")) clustered = 0;
         else if (!strcmp(argv[i], "--without") && !strcmp(argv[i + 1], "close")) without_close = 1;
         else if (!strcmp(argv[i], "--without") && !strcmp(argv[i + 1], "index")) without_index = 1;
         else if (!strcmp(argv[i], "--without") && !strcmp(argv[i + 1], "outbox")) without_outbox = 1;
@@ -284,12 +289,19 @@ int main(int argc, char **argv) {
              "PRAGMA foreign_keys = ON; PRAGMA cache_size = -%d; PRAGMA wal_autocheckpoint = 16384;"
              "PRAGMA journal_size_limit = 67108864;", cache_kib);
     exec(pragmas);
-    exec("CREATE TABLE presence_history (id INTEGER PRIMARY KEY, user_id TEXT NOT NULL,"
-         " availability TEXT NOT NULL, activity TEXT NOT NULL, status_message TEXT,"
-         " out_of_office INTEGER NOT NULL CHECK (out_of_office IN (0, 1)), out_of_office_message TEXT,"
-         " work_location TEXT, sequence_number TEXT, changed_fields TEXT NOT NULL, valid_from TEXT NOT NULL,"
-         " valid_to TEXT, CHECK (valid_to IS NULL OR valid_to >= valid_from));"
-         "CREATE TABLE presence_current (user_id TEXT PRIMARY KEY,"
+    /* The store's layout, or (--layout clustered) history clustered by user so that closing a row and appending
+       the next touch the same page. */
+    char history[1024];
+    snprintf(history, sizeof history,
+             "CREATE TABLE presence_history (id INTEGER %s, user_id TEXT NOT NULL,"
+             " availability TEXT NOT NULL, activity TEXT NOT NULL, status_message TEXT,"
+             " out_of_office INTEGER NOT NULL CHECK (out_of_office IN (0, 1)), out_of_office_message TEXT,"
+             " work_location TEXT, sequence_number TEXT, changed_fields TEXT NOT NULL, valid_from TEXT NOT NULL,"
+             " valid_to TEXT, CHECK (valid_to IS NULL OR valid_to >= valid_from)%s)%s;",
+             clustered ? "NOT NULL UNIQUE" : "PRIMARY KEY", clustered ? ", PRIMARY KEY (user_id, valid_from)" : "",
+             clustered ? " WITHOUT ROWID" : "");
+    exec(history);
+    exec("CREATE TABLE presence_current (user_id TEXT PRIMARY KEY,"
          " history_id INTEGER NOT NULL REFERENCES presence_history (id), availability TEXT NOT NULL,"
          " activity TEXT NOT NULL, status_message TEXT, out_of_office INTEGER NOT NULL,"
          " out_of_office_message TEXT, work_location TEXT, sequence_number TEXT, since TEXT NOT NULL,"
@@ -300,14 +312,16 @@ int main(int argc, char **argv) {
          " previous_since TEXT, availability TEXT NOT NULL, activity TEXT NOT NULL, status_message TEXT,"
          " out_of_office INTEGER NOT NULL, out_of_office_message TEXT, work_location TEXT,"
          " sequence_number TEXT, changed_fields TEXT NOT NULL, since TEXT NOT NULL);");
-    if (!without_index) exec("CREATE INDEX presence_history_by_user ON presence_history (user_id, valid_from)");
+    /* A clustered history is its own per-user index. */
+    if (!without_index && !clustered)
+        exec("CREATE INDEX presence_history_by_user ON presence_history (user_id, valid_from)");
     read_current = prepare("SELECT history_id, since, availability, activity, status_message, out_of_office,"
                            " out_of_office_message, work_location, last_seen FROM presence_current"
                            " WHERE user_id = ?1");
     close_row = prepare("UPDATE presence_history SET valid_to = ?1 WHERE id = ?2");
     append_row = prepare("INSERT INTO presence_history (user_id, availability, activity, status_message,"
                          " out_of_office, out_of_office_message, work_location, sequence_number, changed_fields,"
-                         " valid_from) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+                         " valid_from, id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
     replace_current = prepare(
         "INSERT INTO presence_current (user_id, history_id, availability, activity, status_message, out_of_office,"
         " out_of_office_message, work_location, sequence_number, since, last_seen)"
@@ -332,8 +346,9 @@ int main(int argc, char **argv) {
     int *picked = calloc((size_t)user_count, sizeof *picked);
     double *steady = calloc((size_t)cycles, sizeof *steady);
     char clock[25];
-    printf("order %s, %d changes per transaction, %d users, %d-byte pages, %d KiB page cache%s%s%s\n", order,
-           per_transaction, user_count, page_size, cache_kib, without_close ? ", without close" : "", without_index ? ", without index" : "",
+    printf("order %s, %d changes per transaction, %d users, %d-byte pages, %d KiB page cache%s%s%s%s\n", order,
+           per_transaction, user_count, page_size, cache_kib, clustered ? ", history clustered by user" : "",
+           without_close ? ", without close" : "", without_index ? ", without index" : "",
            without_outbox ? ", without outbox" : "");
     for (int cycle = 0; cycle <= cycles; cycle++) {
         time_t at = 1800000000 + cycle * 10;
