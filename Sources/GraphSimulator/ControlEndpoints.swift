@@ -13,6 +13,7 @@ import Hummingbird
 /// - `POST /_simulator/revoke-tokens`: every token issued so far is refused from now on. Answers 204.
 /// - `PUT /_simulator/groups/{groupID}`: body `{"members": [user ids], "groups": [nested group ids]}` defines or
 ///   redefines the group (204; 400 if the body does not decode). `DELETE` removes it (204).
+/// - `/_simulator/shortening` and `/_simulator/served-answers/{userID}`: see `ControlEndpoints+Shortening.swift`.
 struct ControlEndpoints: Sendable {
     let tenant: SimulatedTenant
 
@@ -39,6 +40,7 @@ struct ControlEndpoints: Sendable {
             tenant.groups.remove(context.parameters.get("groupID") ?? "")
             return Response(status: .noContent)
         }
+        registerShortening(on: group)
     }
 
     private func usersResponse() -> Response {
@@ -90,7 +92,7 @@ struct ControlEndpoints: Sendable {
         }
     }
 
-    private func userResponse(
+    func userResponse(
         _ context: BasicRequestContext, _ answer: (Int) -> some Encodable
     ) throws -> Response {
         let userID = context.parameters.get("userID") ?? ""
@@ -103,7 +105,7 @@ struct ControlEndpoints: Sendable {
         return try jsonResponse(answer(index))
     }
 
-    private func jsonResponse(_ value: some Encodable) throws -> Response {
+    func jsonResponse(_ value: some Encodable) throws -> Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let data = try encoder.encode(value)

@@ -17,8 +17,8 @@ import Synchronization
 /// - `POST /{tenant}/oauth2/v2.0/token`: see `TokenEndpoint`.
 /// - `POST /v1.0/communications/getPresencesByUserId`: see `PresenceEndpoint`.
 /// - `POST /v1.0/$batch`, `GET /v1.0/groups/{id}/transitiveMembers/microsoft.graph.user`: see `DirectoryEndpoints`.
-/// - `/_simulator/...`: control endpoints for out-of-process tools (users, statistics, faults, served states,
-///   current presence, token revocation); see `ControlEndpoints`.
+/// - `/_simulator/...`: control endpoints for out-of-process tools (users, statistics, faults, served states and
+///   answers, current presence, token revocation, answer shortening); see `ControlEndpoints`.
 ///
 /// The tenant (users and their states) is built in `init` and survives `stop()`/`start()`.
 public final class GraphSimulator: Sendable {
@@ -171,6 +171,34 @@ public final class GraphSimulator: Sendable {
         return tenant.servedStates(index: index).map(\.simulatedPresence)
     }
 
+    /// The runs of consecutive batch serves of a user, oldest first, each with the full state served and the fields
+    /// left out of it (see ``ServedAnswer``); empty for an unknown user or when `recordServedStates` is off.
+    ///
+    /// Collapsing the runs' presences to distinct consecutive values gives ``servedStates(for:)``. Single-user
+    /// presence reads are shortened alike but, like them in ``servedStates(for:)``, not recorded.
+    public func servedAnswers(for userID: String) -> [ServedAnswer] {
+        guard let index = tenant.directory.index(of: userID) else { return [] }
+        return tenant.servedRuns(index: index).map(\.servedAnswer)
+    }
+
+    /// The shortening in force (initially ``SimulatorConfiguration/shortening``), nil when answers are complete.
+    public var shortening: AnswerShortening? {
+        tenant.shortening
+    }
+
+    /// Puts `shortening` in force from the next serve on; nil serves complete objects again. Which states are
+    /// served is unaffected. Throws, changing nothing, when ``AnswerShortening/validate()`` does.
+    public func setShortening(_ shortening: AnswerShortening?) throws(GraphSimulatorError) {
+        try shortening?.validate()
+        tenant.setShortening(shortening)
+    }
+
+    /// True when the shortening in force may shorten this user's objects; false for an unknown user or without one.
+    public func isAffectedByShortening(_ userID: String) -> Bool {
+        guard let index = tenant.directory.index(of: userID) else { return false }
+        return tenant.isAffectedByShortening(index: index)
+    }
+
     /// The user's current state (what the next serve shows unless it changes first); nil for an unknown user.
     public func currentState(for userID: String) -> SimulatedPresence? {
         tenant.directory.index(of: userID).map { tenant.currentState(index: $0).simulatedPresence }
@@ -262,7 +290,7 @@ final class PresenceRequestLog: Sendable {
     let records = Mutex<[PresenceRequestRecord]>([])
 }
 
-/// Why the simulator could not do what was asked (currently: start).
+/// Why the simulator could not do what was asked (start, or accept an ``AnswerShortening``).
 public struct GraphSimulatorError: Error, CustomStringConvertible, Sendable {
     /// What failed and why.
     public var message: String

@@ -5,7 +5,8 @@ import Hummingbird
 ///
 /// - `GET /v1.0/users/{id-or-upn}` (and `/v1.0/users('{upn}')`): `{"id": ...}` with `$select=id`, else id, UPN
 ///   and display name; 404 `Request_ResourceNotFound` for an unknown user.
-/// - `GET /v1.0/users/{id-or-upn}/presence`, `GET /v1.0/communications/presences/{id}`: the current presence.
+/// - `GET /v1.0/users/{id-or-upn}/presence`, `GET /v1.0/communications/presences/{id}`: the current presence,
+///   shortened like batch answers when an ``AnswerShortening`` is in force (but not recorded).
 /// - `POST /v1.0/users/{id}/presence/setPresence | clearPresence | setUserPreferredPresence |
 ///   clearUserPreferredPresence | setStatusMessage` with Graph's documented validation: `sessionId` must be the
 ///   application's client id, only the documented availability/activity pairs, setPresence durations PT5M..PT4H,
@@ -98,13 +99,13 @@ struct PresenceAPIEndpoints: Sendable {
 
     private func presenceAnswer(_ request: Request, user: String) throws(GraphError) -> Response {
         let index = try knownUser(user)
-        let presence = tenant.peek([index])[0].presence
+        let read = tenant.read(index: index)
         let id = tenant.directory.ids[index]
         let context = GraphHeaders.baseURL(of: request) + "/v1.0/$metadata#users('\(id)')/presence/$entity"
         return Self.json(
             SinglePresenceJSON.object(
-                id: id, presence: presence, customStatusMessage: tenant.overrides.statusMessage(index),
-                context: context))
+                id: id, presence: read.presence, customStatusMessage: tenant.overrides.statusMessage(index),
+                context: context, omitting: read.omitted))
     }
 
     // MARK: Writes

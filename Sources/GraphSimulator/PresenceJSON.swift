@@ -9,6 +9,9 @@ import Hummingbird
 /// (`graph-presence-facts.md`): `id`, `availability`, `activity`, `statusMessage` (null or message with content and
 /// `contentType` "text", sometimes the 9999 expiry, never `publishedDateTime`), `outOfOfficeSettings`,
 /// `sequenceNumber` and `workLocation` (null or `placeId` null, `source`, `workLocationType`).
+///
+/// An object that leaves fields out (``AnswerShortening``) is written from a second set of fragments on a separate
+/// path, so complete objects pay one test of `ServedUser.omitted` and nothing else.
 struct PresenceJSON: Sendable {
     /// Where a fragment sits in the arena.
     private struct Fragment: Sendable {
@@ -34,6 +37,23 @@ struct PresenceJSON: Sendable {
     private let workLocations: [Fragment]
     /// Upper bound of one presence object plus its separating comma.
     private let maximumPresenceLength: Int
+    /// The pieces a shortened object needs besides the ones above.
+    private let shortened: ShortenedFragments
+
+    /// Fragments for objects that leave fields out, where keys cannot be glued to the preceding value.
+    private struct ShortenedFragments: Sendable {
+        /// `","availability":"…","activity":"…"` (closing the id's quote), per pair.
+        let pairs: [Fragment]
+        /// `,"statusMessage":`
+        let statusMessageKey: Fragment
+        /// `,"isOutOfOffice":false}` and its `true` twin, closing `outOfOfficeSettings`.
+        let notOutOfOffice: Fragment
+        let outOfOffice: Fragment
+        /// `,"sequenceNumber":"`
+        let sequenceNumberKey: Fragment
+        /// `"}`: closes the sequence number and the presence when `workLocation` is left out.
+        let closing: Fragment
+    }
 
     /// Escapes every catalog value once into its JSON fragment.
     init() {
@@ -68,6 +88,17 @@ struct PresenceJSON: Sendable {
                     "{\"placeId\":null,\"source\":\(JSONText.quoted(location.source)),"
                         + "\"workLocationType\":\(JSONText.quoted(location.type))}}")
             }
+        shortened = ShortenedFragments(
+            pairs: PresenceCatalog.activityPairs.map { pair in
+                add(
+                    "\",\"availability\":\(JSONText.quoted(pair.availability)),"
+                        + "\"activity\":\(JSONText.quoted(pair.activity))")
+            },
+            statusMessageKey: add(",\"statusMessage\":"),
+            notOutOfOffice: add(",\"isOutOfOffice\":false}"),
+            outOfOffice: add(",\"isOutOfOffice\":true}"),
+            sequenceNumberKey: add(",\"sequenceNumber\":\""),
+            closing: add("\"}"))
         self.arena = arena
         let longest = { (fragments: [Fragment]) in fragments.map(\.count).max() ?? 0 }
         maximumPresenceLength =
@@ -119,6 +150,9 @@ struct PresenceJSON: Sendable {
         _ user: SimulatedTenant.ServedUser, directory: UserDirectory, from arena: UnsafeRawPointer,
         to start: UnsafeMutableRawPointer
     ) -> UnsafeMutableRawPointer {
+        guard user.omitted.isEmpty else {
+            return writeShortened(user, directory: directory, from: arena, to: start)
+        }
         var output = start
         func copy(_ fragment: Fragment) {
             output.copyMemory(from: arena + fragment.offset, byteCount: fragment.count)
@@ -139,6 +173,45 @@ struct PresenceJSON: Sendable {
         output += 16
         copy(workLocationPrefix)
         copy(workLocations[Int(presence.workLocation) + 1])
+        return output
+    }
+
+    /// Writes one presence object without the fields in `user.omitted` (keys and values both absent, the other
+    /// fields in their usual order) and returns the position after it. Never longer than the complete object.
+    private func writeShortened(
+        _ user: SimulatedTenant.ServedUser, directory: UserDirectory, from arena: UnsafeRawPointer,
+        to start: UnsafeMutableRawPointer
+    ) -> UnsafeMutableRawPointer {
+        var output = start
+        func copy(_ fragment: Fragment) {
+            output.copyMemory(from: arena + fragment.offset, byteCount: fragment.count)
+            output += fragment.count
+        }
+        let presence = user.presence
+        let openingLength = 7  // {"id":"
+        output.copyMemory(from: "{\"id\":\"", byteCount: openingLength)
+        output += openingLength
+        directory.writeID(index: Int(user.index), into: output)
+        output += UserDirectory.guidLength
+        copy(shortened.pairs[Int(presence.pair)])
+        if !user.omitted.contains(.statusMessage) {
+            copy(shortened.statusMessageKey)
+            copy(statuses[Int(presence.statusMessage) + 1])
+        }
+        if !user.omitted.contains(.outOfOfficeSettings) {
+            copy(outOfOfficePrefix)
+            copy(outOfOfficeMessages[Int(presence.outOfOfficeMessage) + 1])
+            copy(presence.isOutOfOffice ? shortened.outOfOffice : shortened.notOutOfOffice)
+        }
+        copy(shortened.sequenceNumberKey)
+        HexText.write(presence.sequence, uppercase: true, into: output)
+        output += 16
+        if user.omitted.contains(.workLocation) {
+            copy(shortened.closing)
+        } else {
+            copy(workLocationPrefix)
+            copy(workLocations[Int(presence.workLocation) + 1])
+        }
         return output
     }
 }

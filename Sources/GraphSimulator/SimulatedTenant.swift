@@ -6,10 +6,18 @@ import Synchronization
 /// changes for 650 users are a few array writes), and answers are serialised outside the lock. Changes draw from
 /// one seeded PRNG, so the same sequence of requests yields the same answers.
 final class SimulatedTenant: Sendable {
-    /// A user as served by one answer: its index in the directory and the state it was served with.
+    /// A user as served by one answer: its index in the directory, the state it was served with and the fields
+    /// its object leaves out (see ``AnswerShortening``). 24 bytes, as before `omitted` was added.
     struct ServedUser: Sendable {
         let index: Int32
+        let omitted: OmittedFields
         let presence: UserPresence
+
+        init(index: Int32, omitted: OmittedFields = [], presence: UserPresence) {
+            self.index = index
+            self.omitted = omitted
+            self.presence = presence
+        }
     }
 
     /// Why a bearer token was accepted or refused.
@@ -20,8 +28,14 @@ final class SimulatedTenant: Sendable {
     fileprivate struct State: Sendable {
         /// Users not yet touched hold ``UserPresence/untouched`` and get their initial state on first access.
         var users: [UserPresence]
-        var served: [[UserPresence]]
+        /// Per user, the runs of served (state, omitted fields); empty unless recording is configured.
+        var served: [[ServedRun]]
         var random: SplitMix64
+        /// The shortening in force, nil when answers are complete.
+        var shortening: ActiveShortening?
+        /// Decides which serves of affected users are shortened; separate from `random`, so that shortening never
+        /// changes which states are served.
+        var shorteningRandom: SplitMix64
         var nextSequence = UserPresence.firstChangeSequence
         var faults: [SimulatedFault] = []
         /// Token endpoint outages still to serve: status and `Retry-After` seconds, oldest first.
@@ -44,21 +58,27 @@ final class SimulatedTenant: Sendable {
         let count = max(0, configuration.userCount)
         self.directory = UserDirectory(count: count, seed: configuration.seed)
         let users = Array(repeating: UserPresence.untouched, count: count)
-        let served = configuration.recordServedStates ? Array(repeating: [UserPresence](), count: count) : []
+        let served = configuration.recordServedStates ? Array(repeating: [ServedRun](), count: count) : []
         let random = SplitMix64(seed: SplitMix64.mix(configuration.seed ^ 0xC4A4_6E00_0000_0000))
-        self.state = Mutex(State(users: users, served: served, random: random))
+        self.state = Mutex(
+            State(
+                users: users, served: served, random: random,
+                shortening: configuration.shortening.map { ActiveShortening($0, seed: configuration.seed) },
+                shorteningRandom: SplitMix64(seed: SplitMix64.mix(configuration.seed ^ 0x5407_0000_0000_0000))))
     }
 
     // MARK: Presence
 
     /// Serves the users at `indices` (distinct): each may first change (or bump its sequence only) per the
-    /// configured probabilities; the served states are recorded when configured, and counted.
+    /// configured probabilities, then may be shortened (see ``AnswerShortening``); the served states and omissions
+    /// are recorded when configured, and counted.
     /// The result is shuffled when ``SimulatorConfiguration/shuffleResults`` is set.
     func serve(_ indices: [Int]) -> [ServedUser] {
         let changeProbability = configuration.changeProbability
         let sequenceOnlyProbability = configuration.sequenceOnlyProbability
         let record = configuration.recordServedStates
         return state.withLock { state in
+            let shortening = state.shortening
             var result: [ServedUser] = []
             result.reserveCapacity(indices.count)
             var changes = 0
@@ -76,10 +96,14 @@ final class SimulatedTenant: Sendable {
                 }
                 let shown = overrides.shown(&presence, index: index, nextSequence: &state.nextSequence)
                 state.users[index] = presence
-                if record, state.served[index].last != shown {
-                    state.served[index].append(shown)
+                var omitted: OmittedFields = []
+                if let shortening {
+                    omitted = shortening.omissions(forUser: index, using: &state.shorteningRandom)
                 }
-                result.append(ServedUser(index: Int32(index), presence: shown))
+                if record {
+                    state.record(shown, omitted: omitted, index: index)
+                }
+                result.append(ServedUser(index: Int32(index), omitted: omitted, presence: shown))
             }
             if configuration.shuffleResults {
                 result.shuffle(using: &state.random)
@@ -103,6 +127,17 @@ final class SimulatedTenant: Sendable {
         state.withLock { shownState(&$0, index: index) }
     }
 
+    /// User `index` as a single-user presence read shows it: the current state, unchanged and unrecorded as by
+    /// ``peek(_:)``, but shortened like a batch serve (drawing from the same shortening PRNG).
+    func read(index: Int) -> ServedUser {
+        state.withLock { state in
+            let shown = shownState(&state, index: index)
+            let shortening = state.shortening
+            let omitted = shortening?.omissions(forUser: index, using: &state.shorteningRandom) ?? []
+            return ServedUser(index: Int32(index), omitted: omitted, presence: shown)
+        }
+    }
+
     /// User `index`'s state with any presence override applied (see ``PresenceOverrides``).
     private func shownState(_ state: inout State, index: Int) -> UserPresence {
         var walk = state.user(at: index, seed: configuration.seed)
@@ -113,7 +148,34 @@ final class SimulatedTenant: Sendable {
 
     /// The distinct consecutive states served for user `index` (empty unless recording is configured).
     func servedStates(index: Int) -> [UserPresence] {
+        var states: [UserPresence] = []
+        for run in servedRuns(index: index) where states.last != run.presence {
+            states.append(run.presence)
+        }
+        return states
+    }
+
+    /// The runs of consecutive serves of user `index` with equal state and omissions (empty unless recording).
+    func servedRuns(index: Int) -> [ServedRun] {
         state.withLock { $0.served.isEmpty ? [] : $0.served[index] }
+    }
+
+    // MARK: Shortening
+
+    /// The shortening in force, nil when answers are complete.
+    var shortening: AnswerShortening? {
+        state.withLock { $0.shortening?.setting }
+    }
+
+    /// Puts `shortening` in force from the next serve on (nil turns it off); the shortening PRNG runs on.
+    func setShortening(_ shortening: AnswerShortening?) {
+        let active = shortening.map { ActiveShortening($0, seed: configuration.seed) }
+        state.withLock { $0.shortening = active }
+    }
+
+    /// True when the shortening in force affects user `index` (false when none is).
+    func isAffectedByShortening(index: Int) -> Bool {
+        state.withLock { $0.shortening?.affects(index: index) ?? false }
     }
 
     // MARK: Faults
@@ -209,6 +271,17 @@ final class SimulatedTenant: Sendable {
 }
 
 extension SimulatedTenant.State {
+    /// Appends a serve of user `index` to its record: extends the last run if state and omissions are the same.
+    fileprivate mutating func record(_ shown: UserPresence, omitted: OmittedFields, index: Int) {
+        if let last = served[index].indices.last, served[index][last].presence == shown,
+            served[index][last].omitted == omitted, served[index][last].count < UInt32.max
+        {
+            served[index][last].count += 1
+        } else {
+            served[index].append(ServedRun(presence: shown, omitted: omitted, count: 1))
+        }
+    }
+
     /// User `index`'s state, giving it its deterministic initial state on first access.
     fileprivate mutating func user(at index: Int, seed: UInt64) -> UserPresence {
         if users[index].sequence == 0 {

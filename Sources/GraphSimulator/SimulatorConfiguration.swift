@@ -51,10 +51,15 @@ public struct SimulatorConfiguration: Sendable {
     public var unknownIDBehaviour: UnknownIDBehaviour = .omit
     /// Answer presences in a (deterministically) shuffled order: Graph does not promise request order.
     public var shuffleResults: Bool = true
-    /// Keep, per user, the list of distinct consecutive served states for ``GraphSimulator/servedStates(for:)``.
+    /// Keep, per user, the list of distinct consecutive served states for ``GraphSimulator/servedStates(for:)`` and
+    /// the runs of served states and omitted fields for ``GraphSimulator/servedAnswers(for:)``.
     ///
     /// Costs memory proportional to everything served; leave it off for benchmarks.
     public var recordServedStates: Bool = false
+    /// Leave chosen fields out of some users' presence objects, as Graph's "might be shortened" answers do; nil
+    /// (the default) serves complete objects. Can be changed while running with ``GraphSimulator/setShortening(_:)``
+    /// or `PUT /_simulator/shortening`; never changes which states are served.
+    public var shortening: AnswerShortening?
     /// Members per page of `/groups/{id}/transitiveMembers/microsoft.graph.user` when the client sends no `$top`
     /// (Graph's default is 100).
     public var groupPageSize: Int = 100

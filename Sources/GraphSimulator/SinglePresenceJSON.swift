@@ -3,10 +3,12 @@ import Hummingbird
 /// One presence object as `GET /users/{id}/presence` and `GET /communications/presences/{id}` answer it.
 ///
 /// Not on a hot path, so written plainly (the batch answer has its own fast writer, ``PresenceJSON``); a custom
-/// status message set through `setStatusMessage` replaces the walk's message.
+/// status message set through `setStatusMessage` replaces the walk's message. Fields in `omitting` are left out,
+/// key and value, as in a shortened batch answer (see ``AnswerShortening``).
 enum SinglePresenceJSON {
     static func object(
-        id: String, presence: UserPresence, customStatusMessage: String?, context: String?
+        id: String, presence: UserPresence, customStatusMessage: String?, context: String?,
+        omitting omitted: OmittedFields = []
     ) -> String {
         let shown = presence.simulatedPresence
         var fields: [String] = []
@@ -14,25 +16,34 @@ enum SinglePresenceJSON {
         fields.append("\"id\":\(JSONText.quoted(id))")
         fields.append("\"availability\":\(JSONText.quoted(shown.availability))")
         fields.append("\"activity\":\(JSONText.quoted(shown.activity))")
-        if let message = customStatusMessage ?? shown.statusMessage {
-            fields.append(
-                "\"statusMessage\":{\"message\":{\"content\":\(JSONText.quoted(message)),\"contentType\":\"text\"}}")
-        } else {
-            fields.append("\"statusMessage\":null")
+        if !omitted.contains(.statusMessage) {
+            fields.append("\"statusMessage\":" + statusMessage(customStatusMessage ?? shown.statusMessage))
         }
-        let outOfOffice = shown.outOfOfficeMessage.map(JSONText.quoted) ?? "null"
-        fields.append("\"outOfOfficeSettings\":{\"message\":\(outOfOffice),\"isOutOfOffice\":\(shown.isOutOfOffice)}")
-        fields.append("\"sequenceNumber\":\(JSONText.quoted(shown.sequenceNumber))")
-        if let type = shown.workLocationType,
-            let location = PresenceCatalog.workLocations.first(where: { $0.type == type })
-        {
+        if !omitted.contains(.outOfOfficeSettings) {
+            let message = shown.outOfOfficeMessage.map(JSONText.quoted) ?? "null"
             fields.append(
-                "\"workLocation\":{\"placeId\":null,\"source\":\(JSONText.quoted(location.source)),"
-                    + "\"workLocationType\":\(JSONText.quoted(type))}")
-        } else {
-            fields.append("\"workLocation\":null")
+                "\"outOfOfficeSettings\":{\"message\":\(message),\"isOutOfOffice\":\(shown.isOutOfOffice)}")
+        }
+        fields.append("\"sequenceNumber\":\(JSONText.quoted(shown.sequenceNumber))")
+        if !omitted.contains(.workLocation) {
+            fields.append("\"workLocation\":" + workLocation(shown.workLocationType))
         }
         return "{" + fields.joined(separator: ",") + "}"
+    }
+
+    /// The value of `statusMessage`: null, or the message with content type text.
+    private static func statusMessage(_ message: String?) -> String {
+        guard let message else { return "null" }
+        return "{\"message\":{\"content\":\(JSONText.quoted(message)),\"contentType\":\"text\"}}"
+    }
+
+    /// The value of `workLocation`: null, or the catalog's source for the type.
+    private static func workLocation(_ type: String?) -> String {
+        guard let type, let location = PresenceCatalog.workLocations.first(where: { $0.type == type }) else {
+            return "null"
+        }
+        return "{\"placeId\":null,\"source\":\(JSONText.quoted(location.source)),"
+            + "\"workLocationType\":\(JSONText.quoted(type))}"
     }
 }
 
@@ -66,7 +77,9 @@ extension SinglePresenceJSON {
             if position > 0 || !arrayIsEmpty { buffer.writeStaticString(",") }
             let id = directory.ids[Int(entry.user.index)]
             buffer.writeString(
-                object(id: id, presence: entry.user.presence, customStatusMessage: entry.message, context: nil))
+                object(
+                    id: id, presence: entry.user.presence, customStatusMessage: entry.message, context: nil,
+                    omitting: entry.user.omitted))
         }
         buffer.writeStaticString("]}")
     }

@@ -55,75 +55,138 @@ struct PresenceStoreTests {
         #expect(rows[0] == [Self.alice, "Available", Self.at(0).iso8601, nil])
     }
 
-    @Test("an unchanged observation writes no history and only refreshes last_seen")
+    /// Records a finished cycle that started at `seconds` (a sweep unless told otherwise).
+    static func cycle(_ store: PresenceStore, startedAt seconds: Int64, sweep: Bool = true) async throws {
+        var summary = CycleSummary(number: 1, startedAt: at(seconds), users: 2)
+        summary.finishedAt = at(seconds + 1)
+        summary.isSweep = sweep
+        try await store.recordCycle(summary)
+    }
+
+    /// Each user's `last_seen` in `presence_current`, by user id.
+    static func lastSeen(_ path: String) throws -> [String: String] {
+        var seen: [String: String] = [:]
+        for row in try rows(path, "SELECT user_id, last_seen FROM presence_current") { seen[row[0]!] = row[1] }
+        return seen
+    }
+
+    @Test("an unchanged observation writes nothing; last_seen is the start of the last sweep, not rewritten per user")
     func unchanged() async throws {
         let directory = TemporaryDirectory()
         let path = directory.file("p.db")
-        let store = try PresenceStore(path: path, lastSeenWriteSeconds: 0, logger: Self.logger)
+        let store = try PresenceStore(path: path, logger: Self.logger)
         _ = try await store.record([Self.observation(Self.alice, "Available")], observedAt: Self.at(0))
+        #expect(try Self.lastSeen(path) == [Self.alice: Self.at(0).iso8601], "no sweep yet: the first observation")
         let again = try await store.record([Self.observation(Self.alice, "Available")], observedAt: Self.at(60))
         #expect(again.isEmpty)
+        let stateRows = try Self.rows(path, "SELECT last_seen FROM presence_state")
+        #expect(stateRows == [[Self.at(0).iso8601]], "the unchanged observation wrote nothing")
+        try await Self.cycle(store, startedAt: 60)
+        #expect(try Self.lastSeen(path) == [Self.alice: Self.at(60).iso8601])
+        try await Self.cycle(store, startedAt: 120, sweep: false)
+        #expect(try Self.lastSeen(path) == [Self.alice: Self.at(60).iso8601], "a cycle cut short is not a sweep")
         await store.close()
         #expect(try Self.history(path).count == 1)
-        let db = try Connection(path: path, mode: .readOnly)
-        let seen = try db.prepare("SELECT since, last_seen FROM presence_current").queryOne {
-            [$0.text(0), $0.text(1)]
-        }
-        #expect(seen == [Self.at(0).iso8601, Self.at(60).iso8601])
     }
 
-    @Test("last_seen is rewritten at most every lastSeenWriteSeconds (the first time a share sooner), and at close")
-    func lastSeenThrottled() async throws {
+    @Test("a user not observed keeps the last_seen it had until it is observed again, across a restart")
+    func unobservedUsersFreeze() async throws {
         let directory = TemporaryDirectory()
         let path = directory.file("p.db")
-        let store = try PresenceStore(path: path, lastSeenWriteSeconds: 300, logger: Self.logger)
-        let reader = try Connection(path: path, mode: .readOnly)
-        func lastSeen() throws -> String? {
-            try reader.prepare("SELECT last_seen FROM presence_current").queryOne { $0.text(0) } ?? nil
-        }
-        func observe(_ seconds: Int64) async throws {
-            _ = try await store.record([Self.observation(Self.alice, "Available")], observedAt: Self.at(seconds))
-        }
-        // Alice's first rewrite comes `phase` before the full interval; every later one a full interval apart.
-        let phase = PresenceStore.lastSeenPhase(Self.alice, interval: 300_000)
-        let firstDue = (300_000 - phase + 999) / 1000
-        try await observe(0)
-        if firstDue > 1 {
-            try await observe(firstDue - 1)
-            #expect(try lastSeen() == Self.at(0).iso8601, "not due yet")
-        }
-        try await observe(firstDue)
-        #expect(try lastSeen() == Self.at(firstDue).iso8601)
-        try await observe(firstDue + 299)
-        #expect(try lastSeen() == Self.at(firstDue).iso8601, "299 s after a write is within the interval")
-        try await observe(firstDue + 300)
-        #expect(try lastSeen() == Self.at(firstDue + 300).iso8601)
-        try await observe(firstDue + 420)
-        #expect(try lastSeen() == Self.at(firstDue + 300).iso8601)
+        let store = try PresenceStore(path: path, logger: Self.logger)
+        _ = try await store.record(
+            [Self.observation(Self.alice, "Available"), Self.observation(Self.bob, "Busy")], observedAt: Self.at(0))
+        try await Self.cycle(store, startedAt: 60)
+        try await store.recordUnobserved([Self.bob])
+        try await store.recordUnobserved([Self.bob])  // a second failure changes nothing
+        try await Self.cycle(store, startedAt: 120)
+        #expect(try Self.lastSeen(path) == [Self.alice: Self.at(120).iso8601, Self.bob: Self.at(60).iso8601])
         await store.close()
-        #expect(try lastSeen() == Self.at(firstDue + 420).iso8601, "close writes what is pending")
+        let reopened = try PresenceStore(path: path, logger: Self.logger)
+        try await Self.cycle(reopened, startedAt: 180)
+        #expect(try Self.lastSeen(path)[Self.bob] == Self.at(60).iso8601, "still frozen after a restart")
+        #expect(try await reopened.record([Self.observation(Self.bob, "Busy")], observedAt: Self.at(200)).isEmpty)
+        #expect(try Self.rows(path, "SELECT count(*) FROM presence_unobserved") == [["0"]])
+        try await Self.cycle(reopened, startedAt: 240)
+        #expect(try Self.lastSeen(path) == [Self.alice: Self.at(240).iso8601, Self.bob: Self.at(240).iso8601])
+        await reopened.close()
     }
 
-    @Test("users first seen together have their last_seen rewritten spread over the interval, not all at once")
-    func lastSeenRewritesSpread() async throws {
+    @Test("a user who leaves tracking keeps the last_seen it had when it left; the store forgets its fingerprint")
+    func leaversFreeze() async throws {
         let directory = TemporaryDirectory()
         let path = directory.file("p.db")
-        let store = try PresenceStore(path: path, lastSeenWriteSeconds: 300, logger: Self.logger)
-        let users = (0..<300).map { String(format: "00000000-0000-4000-8000-%012d", $0) }
-        let reader = try Connection(path: path, mode: .readOnly)
-        func written(at seconds: Int64) throws -> Int {
-            try reader.prepare("SELECT count(*) FROM presence_current WHERE last_seen = ?1")
-                .queryOne([.text(Self.at(seconds).iso8601)]) { $0.int(0) } ?? 0
-        }
-        var perStep: [Int] = []
-        for step in Int64(0)...10 {
-            _ = try await store.record(users.map { Self.observation($0, "Available") }, observedAt: Self.at(step * 30))
-            if step > 0 { perStep.append(try written(at: step * 30)) }
-        }
-        // Ten 30-second steps of a 300-second interval: about 30 users each, every user once by 300 s.
-        #expect(perStep.prefix(10).reduce(0, +) == users.count, "\(perStep)")
-        #expect(perStep.prefix(10).allSatisfy { $0 >= 5 && $0 <= 75 }, "\(perStep)")
+        let store = try PresenceStore(path: path, logger: Self.logger)
+        let both = [DirectoryUser(id: Self.alice), DirectoryUser(id: Self.bob)]
+        try await store.recordTracking([.objectID: both], at: Self.at(0))
+        var alice = Self.observation(Self.alice, "Available")
+        alice.fingerprint = 7
+        _ = try await store.record([alice, Self.observation(Self.bob, "Busy")], observedAt: Self.at(0))
+        let aliceKey = try #require(UserKey(Self.alice))
+        #expect(store.withKnownFingerprints { $0(aliceKey) } == 7, "recorded once committed")
+        try await Self.cycle(store, startedAt: 60)
+        try await store.recordTracking([.objectID: [DirectoryUser(id: Self.bob)]], at: Self.at(90))
+        #expect(store.withKnownFingerprints { $0(aliceKey) } == 0, "forgotten: her next answer is compared in full")
+        try await Self.cycle(store, startedAt: 120)
+        #expect(try Self.lastSeen(path) == [Self.alice: Self.at(60).iso8601, Self.bob: Self.at(120).iso8601])
         await store.close()
+    }
+
+    @Test("a field the answer left out keeps its last known value; an explicit null clears it")
+    func omittedFieldsCarryForward() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("p.db")
+        let store = try PresenceStore(path: path, logger: Self.logger)
+        _ = try await store.record(
+            [Self.observation(Self.alice, "Available", message: "On leave Friday")], observedAt: Self.at(0))
+        var shortened = Self.observation(Self.alice, "Away")
+        shortened.omitted = [.statusMessage]
+        let away = try await store.record([shortened], observedAt: Self.at(10))
+        #expect(away.map(\.changedFields) == [[.availability, .activity]])
+        #expect(away.first?.current.statusMessage == "On leave Friday", "carried forward, not cleared")
+        var onlyShortened = Self.observation(Self.alice, "Away")
+        onlyShortened.omitted = [.statusMessage, .workLocationType]
+        #expect(try await store.record([onlyShortened], observedAt: Self.at(20)).isEmpty, "an omission is no change")
+        let cleared = try await store.record([Self.observation(Self.alice, "Away")], observedAt: Self.at(30))
+        #expect(cleared.map(\.changedFields) == [[.statusMessage]], "null (nil, not omitted) clears")
+        await store.close()
+        let messages = try Self.rows(path, "SELECT status_message FROM presence_history ORDER BY id")
+        #expect(messages == [["On leave Friday"], ["On leave Friday"], [nil]])
+    }
+
+    @Test("a file of schema 7 migrates in place: rows kept, last_seen kept, users no longer tracked frozen")
+    func migrationFromSchema7() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("p.db")
+        do {
+            let db = try Connection(path: path, mode: .readWriteCreate)
+            _ = try Migrator(Array(Schema.migrations.prefix(7))).migrate(db)
+            try db.execute(
+                """
+                INSERT INTO presence_history (id, user_id, availability, activity, out_of_office, changed_fields,
+                    valid_from) VALUES
+                    (1, '\(Self.alice)', 'Busy', 'InACall', 0, 'availability', '\(Self.at(0).iso8601)'),
+                    (2, '\(Self.bob)', 'Away', 'Away', 0, 'availability', '\(Self.at(0).iso8601)');
+                INSERT INTO presence_current (user_id, history_id, availability, activity, out_of_office, since,
+                    last_seen) VALUES
+                    ('\(Self.alice)', 1, 'Busy', 'InACall', 0, '\(Self.at(0).iso8601)', '\(Self.at(50).iso8601)'),
+                    ('\(Self.bob)', 2, 'Away', 'Away', 0, '\(Self.at(0).iso8601)', '\(Self.at(40).iso8601)');
+                INSERT INTO users (user_id, source, tracking_started, tracking_stopped) VALUES
+                    ('\(Self.alice)', 'id', '\(Self.at(0).iso8601)', NULL),
+                    ('\(Self.bob)', 'id', '\(Self.at(0).iso8601)', '\(Self.at(45).iso8601)');
+                INSERT INTO poll_cycles (started_at, finished_at, users, observed, changes, missing, failed_batches,
+                    unexpected_ids) VALUES ('\(Self.at(30).iso8601)', '\(Self.at(31).iso8601)', 2, 2, 0, 0, 0, 0);
+                """)
+            try db.close()
+        }
+        let store = try PresenceStore(path: path, logger: Self.logger)
+        #expect(try Self.lastSeen(path) == [Self.alice: Self.at(50).iso8601, Self.bob: Self.at(40).iso8601])
+        try await Self.cycle(store, startedAt: 90)
+        #expect(try Self.lastSeen(path) == [Self.alice: Self.at(90).iso8601, Self.bob: Self.at(40).iso8601])
+        let changed = try await store.record([Self.observation(Self.alice, "Available")], observedAt: Self.at(100))
+        #expect(changed.first?.previous?.availability == "Busy" && changed.first?.historyID == 3)
+        await store.close()
+        #expect(try Self.rows(path, "PRAGMA user_version") == [["\(Schema.migrations.count)"]])
     }
 
     @Test("a change closes the previous row at the moment the new one opens, in the same transaction")
@@ -168,9 +231,11 @@ struct PresenceStoreTests {
         await first.close()
         let second = try PresenceStore(path: path, logger: Self.logger)
         #expect(second.instanceID == instance)
-        #expect(second.trackedUsers == 0, "the index fills as users are observed, not from the file")
-        #expect(try await second.record([Self.observation(Self.alice, "Available")], observedAt: Self.at(10)).isEmpty)
-        #expect(second.trackedUsers == 1)
+        #expect(second.usersWithFingerprint == 0, "fingerprints fill as users are observed, not from the file")
+        var unchanged = Self.observation(Self.alice, "Available")
+        unchanged.fingerprint = 42
+        #expect(try await second.record([unchanged], observedAt: Self.at(10)).isEmpty)
+        #expect(second.usersWithFingerprint == 1)
         let changed = try await second.record([Self.observation(Self.alice, "Away")], observedAt: Self.at(20))
         #expect(changed.first!.historyID > created.first!.historyID)
         await second.close()
@@ -323,31 +388,5 @@ struct PresenceStoreTests {
         #expect(second.stopped == [TrackingPeriodKey(userID: composed, source: group)])
         #expect(try upns() == [Self.bob: "bob@example.com", Self.alice: "alice@example.com", decomposed: "-"])
         await store.close()
-    }
-
-    @Test("after a restart a user's first observation rewrites last_seen only when due, not every user at once")
-    func lastSeenAfterRestart() async throws {
-        let directory = TemporaryDirectory()
-        let path = directory.file("p.db")
-        let now = Timestamp.now()
-        let earlier = Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch - 3_600_000)
-        let first = try PresenceStore(path: path, lastSeenWriteSeconds: 300, logger: Self.logger)
-        _ = try await first.record([Self.observation(Self.alice, "Available")], observedAt: earlier)
-        await first.close()
-        func lastSeen() throws -> String? {
-            try Self.rows(path, "SELECT last_seen FROM presence_current").first?[0] ?? nil
-        }
-        let stored = try lastSeen()
-        #expect(stored?.hasPrefix(String(earlier.iso8601.prefix(19))) == true, "written at close, to the second")
-        let second = try PresenceStore(path: path, lastSeenWriteSeconds: 300, logger: Self.logger)
-        #expect(try await second.record([Self.observation(Self.alice, "Available")], observedAt: now).isEmpty)
-        #expect(try lastSeen() == stored, "due only a share of the interval after the restart")
-        let later = Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch + 301_000)
-        #expect(try await second.record([Self.observation(Self.alice, "Available")], observedAt: later).isEmpty)
-        #expect(try lastSeen() == later.iso8601)
-        let changed = try await second.record([Self.observation(Self.alice, "Away")], observedAt: later)
-        #expect(changed.first?.previous?.availability == "Available", "the previous state read from the file")
-        await second.close()
-        #expect(try Self.history(path).count == 2)
     }
 }

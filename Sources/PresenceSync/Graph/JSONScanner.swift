@@ -161,6 +161,27 @@ struct JSONScanner {
         return raw
     }
 
+    /// Reads a string and hands its decoded UTF-8 bytes to `body`: in place when it has no escapes (no allocation,
+    /// bytes passed as they are, invalid UTF-8 included), else decoded into a temporary string first (invalid
+    /// UTF-8 repaired with U+FFFD, as `readString` does).
+    mutating func withStringBytes<T>(_ body: (UnsafeBufferPointer<UInt8>) -> T) throws(Failure) -> T {
+        skipWhitespace()
+        guard peek() == UInt8(ascii: "\"") else { throw mismatch("expected a string") }
+        var cursor = offset + 1
+        while cursor < bytes.count {
+            let byte = bytes[cursor]
+            if byte == UInt8(ascii: "\"") {
+                let raw = UnsafeBufferPointer(rebasing: bytes[(offset + 1)..<cursor])
+                offset = cursor + 1
+                return body(raw)
+            }
+            if byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+            cursor += 1
+        }
+        var decoded = try readString()
+        return decoded.withUTF8 { body($0) }
+    }
+
     mutating func readString() throws(Failure) -> String {
         skipWhitespace()
         guard peek() == UInt8(ascii: "\"") else { throw mismatch("expected a string") }
@@ -186,7 +207,7 @@ struct JSONScanner {
         switch byte {
         case UInt8(ascii: "{"): try readObject { scanner, _ throws(Failure) in try scanner.skipValue() }
         case UInt8(ascii: "["): try readArray { scanner, _ throws(Failure) in try scanner.skipValue() }
-        case UInt8(ascii: "\""): _ = try readString()
+        case UInt8(ascii: "\""): try withStringBytes { _ in }
         case UInt8(ascii: "t"): try literal("true")
         case UInt8(ascii: "f"): try literal("false")
         case UInt8(ascii: "n"): try literal("null")

@@ -1,30 +1,30 @@
-/// Decodes a getPresencesByUserId answer into observations, refusing answers that are not the documented shape.
+/// Reads getPresencesByUserId answers, refusing answers that are not the documented shape.
 ///
 /// Graph may shorten presence objects, so only `id`, `availability` and `activity` are required; everything else
 /// is optional and may be null. Unknown fields are skipped (but must still be valid JSON) and unknown
 /// availability/activity values are kept as strings. One bad object rejects the whole answer: a batch is written
-/// completely or not at all. Decoding walks the bytes once with `JSONScanner`, because this runs for every user in
-/// every cycle.
+/// completely or not at all.
+///
+/// Two passes, one reader: `scan` walks a whole answer once and, per presence object, parses the id into a
+/// `UserKey` and hashes exactly the compared fields into a fingerprint, without making a String or any other
+/// allocation; `decode(object:)` reads one object in full, for the few users whose fingerprint changed. Both run
+/// the same traversal (`readPresence`), so they cannot disagree on what an answer says.
+///
+/// **Omitted is not null.** A field is *omitted* when its key, or the key of an object on its way, is absent
+/// (`statusMessage` missing, or `{"statusMessage": {}}`); it keeps its last known value. A `null` at any level
+/// (`"statusMessage": null`, `"message": null`, `"content": null`) says there is none, and clears it.
+/// `outOfOfficeSettings` carries two fields (`isOutOfOffice`, `message`), each omitted or not on its own;
+/// `"outOfOfficeSettings": null` clears both.
 enum PresenceAnswer {
-    static func decode(_ bytes: some Collection<UInt8>, requestID: String?) throws(GraphError) -> [PresenceObservation] {
-        let result: Result<[PresenceObservation], JSONScanner.Failure> =
-            bytes.withContiguousStorageIfAvailable { parse($0) } ?? Array(bytes).withUnsafeBufferPointer { parse($0) }
-        switch result {
-        case .success(let observations):
-            return observations
-        case .failure(let failure):
-            throw .malformedAnswer(reason: describe(failure), requestID: requestID)
-        }
-    }
-
-    static func describe(_ failure: JSONScanner.Failure) -> String {
-        if failure.isSyntax { return "not valid JSON (\(failure.reason) at byte \(failure.offset))" }
-        return (failure.path.map { "\($0): " } ?? "") + failure.reason
-    }
-
-    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> Result<[PresenceObservation], JSONScanner.Failure> {
+    /// Scans a whole answer: every presence object's key, fingerprint and bytes, and the omissions per field.
+    ///
+    /// - Parameter presences: cleared, then filled; pass the same array for every answer to reuse its storage.
+    static func scan(
+        _ bytes: UnsafeBufferPointer<UInt8>, requestID: String?, into presences: inout [ScannedPresence],
+        omissions: inout OmissionCounts
+    ) throws(GraphError) {
+        presences.removeAll(keepingCapacity: true)
         var scanner = JSONScanner(bytes)
-        var observations: [PresenceObservation] = []
         var sawValue = false
         do throws(JSONScanner.Failure) {
             try scanner.readObject { scanner, key throws(JSONScanner.Failure) in
@@ -32,61 +32,122 @@ enum PresenceAnswer {
                 sawValue = true
                 try within("value") { () throws(JSONScanner.Failure) in
                     try scanner.readArray { scanner, index throws(JSONScanner.Failure) in
-                        observations.append(try readPresence(&scanner, index: index))
+                        var fields = PresenceFields(decoding: false)
+                        let start = scanner.offset
+                        try readPresence(&scanner, index: index, into: &fields)
+                        omissions.add(fields.omitted)
+                        presences.append(
+                            ScannedPresence(key: fields.key, fingerprint: fields.fingerprint, range: start..<scanner.offset))
                     }
                 }
             }
             try scanner.finish()
-            guard sawValue else {
-                return .failure(.init(reason: "missing", offset: 0, isSyntax: false, path: "value"))
-            }
-            return .success(observations)
+        } catch {
+            throw .malformedAnswer(reason: describe(error), requestID: requestID)
+        }
+        guard sawValue else { throw .malformedAnswer(reason: "value: missing", requestID: requestID) }
+    }
+
+    /// Reads one presence object that `scan` found in `answer`, in full.
+    ///
+    /// `userID` names the observation (the id as the poller asked for it, so no second copy of the id is made).
+    static func decode(
+        object presence: ScannedPresence, in answer: UnsafeBufferPointer<UInt8>, userID: String
+    ) -> PresenceObservation {
+        var scanner = JSONScanner(UnsafeBufferPointer(rebasing: answer[presence.range]))
+        var fields = PresenceFields(decoding: true)
+        do throws(JSONScanner.Failure) {
+            try readPresence(&scanner, index: 0, into: &fields)
+        } catch {
+            // `scan` accepted these very bytes with the same reader, so this cannot happen.
+            preconditionFailure("a scanned presence object failed to decode: \(error.reason)")
+        }
+        return fields.observation(userID: userID)
+    }
+
+    /// Decodes a whole answer into observations (ids lower-cased as sent): for the operator commands and tests;
+    /// the poll cycle uses `scan` and `decode(object:)`.
+    static func decode(_ bytes: some Collection<UInt8>, requestID: String?) throws(GraphError) -> [PresenceObservation] {
+        let result: Result<[PresenceObservation], GraphError> =
+            bytes.withContiguousStorageIfAvailable { decodeAll($0, requestID: requestID) }
+            ?? Array(bytes).withUnsafeBufferPointer { decodeAll($0, requestID: requestID) }
+        return try result.get()
+    }
+
+    private static func decodeAll(
+        _ bytes: UnsafeBufferPointer<UInt8>, requestID: String?
+    ) -> Result<[PresenceObservation], GraphError> {
+        var presences: [ScannedPresence] = []
+        var omissions = OmissionCounts()
+        do {
+            try scan(bytes, requestID: requestID, into: &presences, omissions: &omissions)
         } catch {
             return .failure(error)
         }
+        return .success(
+            presences.map { presence in
+                var scanner = JSONScanner(UnsafeBufferPointer(rebasing: bytes[presence.range]))
+                var fields = PresenceFields(decoding: true)
+                try? readPresence(&scanner, index: 0, into: &fields)
+                return fields.observation(userID: fields.idText ?? "")
+            })
     }
 
-    /// Reads one presence object.
+    static func describe(_ failure: JSONScanner.Failure) -> String {
+        if failure.isSyntax { return "not valid JSON (\(failure.reason) at byte \(failure.offset))" }
+        return (failure.path.map { "\($0): " } ?? "") + failure.reason
+    }
+
+    /// Reads one presence object into `fields`: the one traversal behind both `scan` and `decode(object:)`.
     private static func readPresence(
-        _ scanner: inout JSONScanner, index: Int
-    ) throws(JSONScanner.Failure) -> PresenceObservation {
+        _ scanner: inout JSONScanner, index: Int, into fields: inout PresenceFields
+    ) throws(JSONScanner.Failure) {
         var path: String { "value[\(index)]" }
-        var id: String?
-        var availability: String?
-        var activity: String?
-        var statusMessage: String?
-        var isOutOfOffice = false
-        var outOfOfficeMessage: String?
-        var sequenceNumber: String?
-        var workLocationType: String?
         try within(path) { () throws(JSONScanner.Failure) in
             try scanner.readObject { scanner, key throws(JSONScanner.Failure) in
                 try within("\(path).\(String(decoding: key, as: UTF8.self))") { () throws(JSONScanner.Failure) in
                     switch PresenceKey(key) {
-                    case .id: id = try scanner.readLowercasedString()
-                    case .availability: availability = try scanner.readString(known: PresenceVocabulary.word)
-                    case .activity: activity = try scanner.readString(known: PresenceVocabulary.word)
-                    case .sequenceNumber: sequenceNumber = try scanner.readOptionalString()
-                    case .statusMessage: statusMessage = try readStatusMessage(&scanner)
+                    case .id: try fields.readID(&scanner)
+                    case .availability: try fields.availability.read(&scanner, decoding: fields.decoding)
+                    case .activity: try fields.activity.read(&scanner, decoding: fields.decoding)
+                    case .sequenceNumber:
+                        if try scanner.readNullIfPresent() {
+                            fields.sequenceNumber = nil
+                        } else if fields.decoding {
+                            fields.sequenceNumber = try scanner.readString()
+                        } else {
+                            try scanner.withStringBytes { _ in }
+                        }
+                    case .statusMessage:
+                        if try scanner.readNullIfPresent() { return fields.statusMessage.clear() }
+                        try scanner.readObject { scanner, key throws(JSONScanner.Failure) in
+                            guard key.spells("message") else { return try scanner.skipValue() }
+                            if try scanner.readNullIfPresent() { return fields.statusMessage.clear() }
+                            try scanner.readObject { scanner, key throws(JSONScanner.Failure) in
+                                guard key.spells("content") else { return try scanner.skipValue() }
+                                try fields.statusMessage.readOptional(&scanner, decoding: fields.decoding)
+                            }
+                        }
                     case .outOfOfficeSettings:
-                        try readOptionalObject(&scanner) { scanner, key throws(JSONScanner.Failure) in
+                        if try scanner.readNullIfPresent() {
+                            fields.isOutOfOffice.set(false, null: true)
+                            return fields.outOfOfficeMessage.clear()
+                        }
+                        try scanner.readObject { scanner, key throws(JSONScanner.Failure) in
                             if key.spells("message") {
-                                outOfOfficeMessage = try scanner.readOptionalString()
+                                try fields.outOfOfficeMessage.readOptional(&scanner, decoding: fields.decoding)
                             } else if key.spells("isOutOfOffice") {
-                                isOutOfOffice = try scanner.readOptionalBool() ?? false
+                                let flag = try scanner.readOptionalBool()
+                                fields.isOutOfOffice.set(flag ?? false, null: flag == nil)
                             } else {
                                 try scanner.skipValue()
                             }
                         }
                     case .workLocation:
-                        try readOptionalObject(&scanner) { scanner, key throws(JSONScanner.Failure) in
-                            if key.spells("workLocationType") {
-                                workLocationType =
-                                    try scanner.readNullIfPresent()
-                                    ? nil : try scanner.readString(known: PresenceVocabulary.word)
-                            } else {
-                                try scanner.skipValue()
-                            }
+                        if try scanner.readNullIfPresent() { return fields.workLocationType.clear() }
+                        try scanner.readObject { scanner, key throws(JSONScanner.Failure) in
+                            guard key.spells("workLocationType") else { return try scanner.skipValue() }
+                            try fields.workLocationType.readOptional(&scanner, decoding: fields.decoding)
                         }
                     case nil: try scanner.skipValue()
                     }
@@ -96,40 +157,9 @@ enum PresenceAnswer {
         func missing(_ field: String) -> JSONScanner.Failure {
             .init(reason: "missing", offset: scanner.offset, isSyntax: false, path: "\(path).\(field)")
         }
-        guard let id else { throw missing("id") }
-        guard let availability else { throw missing("availability") }
-        guard let activity else { throw missing("activity") }
-        return PresenceObservation(
-            userID: id,
-            state: PresenceState(
-                availability: availability, activity: activity, statusMessage: statusMessage,
-                isOutOfOffice: isOutOfOffice, outOfOfficeMessage: outOfOfficeMessage,
-                workLocationType: workLocationType),
-            sequenceNumber: sequenceNumber)
-    }
-
-    /// `statusMessage.message.content`, or nil when any level is null or absent.
-    private static func readStatusMessage(_ scanner: inout JSONScanner) throws(JSONScanner.Failure) -> String? {
-        var content: String?
-        try readOptionalObject(&scanner) { scanner, key throws(JSONScanner.Failure) in
-            guard key.spells("message") else { return try scanner.skipValue() }
-            try readOptionalObject(&scanner) { scanner, key throws(JSONScanner.Failure) in
-                if key.spells("content") {
-                    content = try scanner.readOptionalString()
-                } else {
-                    try scanner.skipValue()
-                }
-            }
-        }
-        return content
-    }
-
-    private static func readOptionalObject(
-        _ scanner: inout JSONScanner,
-        _ member: (inout JSONScanner, UnsafeBufferPointer<UInt8>) throws(JSONScanner.Failure) -> Void
-    ) throws(JSONScanner.Failure) {
-        if try scanner.readNullIfPresent() { return }
-        try scanner.readObject(member)
+        guard fields.hasID else { throw missing("id") }
+        guard fields.availability.isPresent else { throw missing("availability") }
+        guard fields.activity.isPresent else { throw missing("activity") }
     }
 
     /// Runs `body`, labelling a shape failure that has no path yet with `path`.
@@ -142,6 +172,145 @@ enum PresenceAnswer {
             if failure.path == nil { failure.path = path() }
             throw failure
         }
+    }
+}
+
+/// One presence object as the hot path sees it: whose it is, a fingerprint of what is compared, and where it is.
+struct ScannedPresence {
+    /// The object's id as a key; nil when it is not a canonical GUID (then no one asked for it: unexpected).
+    var key: UserKey?
+    /// A hash of the compared fields as sent (omitted, null or a value, and the value's decoded bytes): equal
+    /// fingerprints mean equal answers, so an answer whose fingerprint the store already holds changes nothing.
+    /// `sequenceNumber`, unknown members and the order of members do not count.
+    var fingerprint: UInt64
+    /// The object's bytes in the answer, for `PresenceAnswer.decode(object:in:userID:)`.
+    var range: Range<Int>
+}
+
+/// How many presence objects left out each field that can be left out, for `presence_sync_fields_omitted_total`.
+public struct OmissionCounts: Sendable, Equatable {
+    public var statusMessage = 0
+    public var isOutOfOffice = 0
+    public var outOfOfficeMessage = 0
+    public var workLocationType = 0
+
+    public init() {}
+
+    mutating func add(_ omitted: PresenceFieldSet) {
+        guard !omitted.isEmpty else { return }
+        if omitted.contains(.statusMessage) { statusMessage += 1 }
+        if omitted.contains(.isOutOfOffice) { isOutOfOffice += 1 }
+        if omitted.contains(.outOfOfficeMessage) { outOfOfficeMessage += 1 }
+        if omitted.contains(.workLocationType) { workLocationType += 1 }
+    }
+
+    /// Each field with its count, named as in events.
+    public var byField: [(field: PresenceField, count: Int)] {
+        [
+            (.statusMessage, statusMessage), (.isOutOfOffice, isOutOfOffice),
+            (.outOfOfficeMessage, outOfOfficeMessage), (.workLocationType, workLocationType),
+        ]
+    }
+}
+
+/// What `PresenceAnswer.readPresence` learns of one object: always the key and the fingerprint's parts, and the
+/// values themselves only when `decoding`.
+private struct PresenceFields {
+    let decoding: Bool
+    var hasID = false
+    var key: UserKey?
+    /// The id as sent, lower-cased (only when decoding).
+    var idText: String?
+    var availability = FieldValue()
+    var activity = FieldValue()
+    var statusMessage = FieldValue()
+    var isOutOfOffice = FieldValue()
+    var outOfOfficeMessage = FieldValue()
+    var workLocationType = FieldValue()
+    var sequenceNumber: String?
+
+    init(decoding: Bool) { self.decoding = decoding }
+
+    mutating func readID(_ scanner: inout JSONScanner) throws(JSONScanner.Failure) {
+        hasID = true
+        let decoding = self.decoding
+        (key, idText) = try scanner.withStringBytes { bytes in
+            (UserKey(guid: bytes), decoding ? UserIDs.lowercased(bytes) : nil)
+        }
+    }
+
+    var omitted: PresenceFieldSet {
+        var omitted: PresenceFieldSet = []
+        if !statusMessage.isPresent { omitted.insert(.statusMessage) }
+        if !isOutOfOffice.isPresent { omitted.insert(.isOutOfOffice) }
+        if !outOfOfficeMessage.isPresent { omitted.insert(.outOfOfficeMessage) }
+        if !workLocationType.isPresent { omitted.insert(.workLocationType) }
+        return omitted
+    }
+
+    /// The fields' hashes combined in a fixed order, so the order of members in the object does not matter.
+    var fingerprint: UInt64 {
+        var hasher = FingerprintHasher()
+        for field in [availability, activity, statusMessage, isOutOfOffice, outOfOfficeMessage, workLocationType] {
+            hasher.combine(UInt64(field.kind.rawValue))
+            hasher.combine(field.hash)
+        }
+        let fingerprint = hasher.finalize()
+        return fingerprint == 0 ? 1 : fingerprint  // 0 means "none" to the store
+    }
+
+    func observation(userID: String) -> PresenceObservation {
+        PresenceObservation(
+            userID: userID,
+            state: PresenceState(
+                availability: availability.text ?? "", activity: activity.text ?? "", statusMessage: statusMessage.text,
+                isOutOfOffice: isOutOfOffice.flag, outOfOfficeMessage: outOfOfficeMessage.text,
+                workLocationType: workLocationType.text),
+            sequenceNumber: sequenceNumber, omitted: omitted, fingerprint: fingerprint)
+    }
+}
+
+/// One compared field of a presence object as sent: left out, null, or a value (its hash, and when decoding its
+/// text).
+private struct FieldValue {
+    enum Kind: UInt8 {
+        case omitted, null, value
+    }
+
+    var kind = Kind.omitted
+    var hash: UInt64 = 0
+    var text: String?
+    var flag = false
+
+    var isPresent: Bool { kind != .omitted }
+
+    mutating func clear() {
+        kind = .null
+        hash = 0
+        text = nil
+    }
+
+    mutating func set(_ flag: Bool, null: Bool) {
+        kind = null ? .null : .value
+        self.flag = flag
+        hash = flag ? 1 : 0
+    }
+
+    /// A string value: hashed from its decoded bytes; a word Graph repeats becomes a shared string, not a copy.
+    mutating func read(_ scanner: inout JSONScanner, decoding: Bool) throws(JSONScanner.Failure) {
+        (hash, text) = try scanner.withStringBytes { bytes in
+            var hasher = FingerprintHasher()
+            hasher.combine(bytes: UnsafeRawBufferPointer(bytes))
+            guard decoding else { return (hasher.finalize(), nil) }
+            return (hasher.finalize(), PresenceVocabulary.word(bytes) ?? String(decoding: bytes, as: UTF8.self))
+        }
+        kind = .value
+    }
+
+    /// A string value or `null`.
+    mutating func readOptional(_ scanner: inout JSONScanner, decoding: Bool) throws(JSONScanner.Failure) {
+        if try scanner.readNullIfPresent() { return clear() }
+        try read(&scanner, decoding: decoding)
     }
 }
 

@@ -9,6 +9,12 @@ public struct PresenceBatchAnswer: Sendable {
     public var requestID: String?
 }
 
+/// One getPresencesByUserId answer as it arrived: for `PresenceAnswer.scan`, which reads it in place.
+public struct RawPresenceAnswer: Sendable {
+    public var body: ByteBuffer
+    public var requestID: String?
+}
+
 /// Reads presence for a batch of users from Graph's `getPresencesByUserId`.
 ///
 /// A 401 means the token was revoked or expired early: the client drops it, signs in again and retries once.
@@ -37,6 +43,13 @@ public struct PresenceClient: Sendable {
     /// Fetches presence for `ids` (at most 650). Results are returned as Graph sent them; matching to users
     /// is the caller's job, by id.
     public func presences(for ids: [String]) async throws(GraphError) -> PresenceBatchAnswer {
+        let answer = try await presenceAnswer(for: ids)
+        let observations = try PresenceAnswer.decode(answer.body.readableBytesView, requestID: answer.requestID)
+        return PresenceBatchAnswer(observations: observations, requestID: answer.requestID)
+    }
+
+    /// Fetches the answer for `ids` (at most 650) without decoding it: the poll cycle scans it in place.
+    public func presenceAnswer(for ids: [String]) async throws(GraphError) -> RawPresenceAnswer {
         precondition(ids.count <= Self.maxIDsPerRequest, "a batch holds at most 650 ids")
         let body = Self.requestBody(ids)
         var token = try await tokens.token()
@@ -48,8 +61,7 @@ public struct PresenceClient: Sendable {
             answer = try await send(body, token: token)
         }
         guard answer.status == 200 else { throw Self.statusError(answer) }
-        let observations = try PresenceAnswer.decode(answer.body.readableBytesView, requestID: answer.requestID)
-        return PresenceBatchAnswer(observations: observations, requestID: answer.requestID)
+        return RawPresenceAnswer(body: answer.body, requestID: answer.requestID)
     }
 
     private func send(_ body: ByteBuffer, token: AccessToken) async throws(GraphError) -> HTTPAnswer {

@@ -55,8 +55,7 @@ public final class Daemon: Sendable {
     public func run(signals: ShutdownSignals? = nil) async throws {
         let configuration = self.configuration
         let store = try PresenceStore(
-            path: configuration.databasePath, lastSeenWriteSeconds: configuration.polling.lastSeenWriteSeconds,
-            synchronous: configuration.databaseSynchronous,
+            path: configuration.databasePath, synchronous: configuration.databaseSynchronous,
             expectedUsers: configuration.users.count + configuration.userPrincipalNames.count, logger: logger)
         // Reading a large users file and the database leaves freed buffers behind; the daemon runs for months.
         HeapTrim.releaseFreeMemory()
@@ -88,7 +87,6 @@ public final class Daemon: Sendable {
             throw error
         }
         let readers = OutboxReaders()
-        let sink = OutboxReadersWakeSink(readers: readers)
         let client = PresenceClient(
             http: http, tokens: tokens, endpoints: configuration.endpoints, logger: logger, recorder: metrics)
         let tracker = UserTracker(
@@ -102,11 +100,12 @@ public final class Daemon: Sendable {
         // A reload builds a new poller from the merged configuration; the store, client and sinks stay.
         let makePlan: @Sendable (Configuration) -> PollSchedule.Plan = { configuration in
             let poller = PresencePoller(
-                trackedUsers: tracker.trackedUsers, client: client, store: store, sink: sink,
+                trackedUsers: tracker.trackedUsers, client: client, store: store,
                 pacer: RequestPacer(
                     limit: configuration.polling.requestBudget,
                     window: .milliseconds(Int64(configuration.polling.budgetWindowSeconds * 1000))),
-                settings: configuration.polling, eventSource: configuration.events.source, logger: logger,
+                settings: configuration.polling, logger: logger,
+                batchCommitted: { readers.notifyAll() },
                 batchFinished: {
                     watchdog.expectProgress(within: ProgressWatchdog.batchAllowance(configuration.polling))
                 })

@@ -20,6 +20,9 @@ public final class DaemonMetrics: GraphMetricsRecorder, DeliveryRecorder {
     private let usersTracked: CoreMetrics.Gauge
     private let changes: CoreMetrics.Counter
     private let missingUsers: CoreMetrics.Counter
+    /// Presence objects that left out a field (kept at its last known value), by field: created up front so that
+    /// every field shows, with 0, before Graph first shortens an answer.
+    private let fieldsOmitted: [(field: PresenceField, counter: CoreMetrics.Counter)]
     private let failedBatches: CoreMetrics.Counter
     /// getPresencesByUserId requests that got no answer at all (the responses counter has no status for them).
     private let batchTransportFailures: CoreMetrics.Counter
@@ -75,6 +78,14 @@ public final class DaemonMetrics: GraphMetricsRecorder, DeliveryRecorder {
         usersTracked = gauge("users_tracked")
         changes = counter("changes_total")
         missingUsers = counter("missing_users_total")
+        fieldsOmitted = OmissionCounts().byField.map { entry in
+            (
+                entry.field,
+                CoreMetrics.Counter(
+                    label: "presence_sync_fields_omitted_total", dimensions: [("field", entry.field.rawValue)],
+                    factory: factory)
+            )
+        }
         failedBatches = counter("failed_batches_total")
         batchTransportFailures = counter("graph_transport_failures_total")
         signIns = counter("token_sign_ins_total")
@@ -101,6 +112,9 @@ public final class DaemonMetrics: GraphMetricsRecorder, DeliveryRecorder {
         usersTracked.record(summary.users)
         changes.increment(by: summary.changes)
         missingUsers.increment(by: summary.missing)
+        for (entry, omitted) in zip(fieldsOmitted, summary.omissions.byField) where omitted.count > 0 {
+            entry.counter.increment(by: omitted.count)
+        }
         failedBatches.increment(by: summary.failedBatches)
         budgetWaits.increment(by: summary.budgetWaits)
         throttled.increment(by: summary.throttled)

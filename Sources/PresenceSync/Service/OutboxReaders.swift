@@ -74,12 +74,3 @@ final class OutboxReaders: Sendable {
     func stopAll() async { await apply([]) }
 }
 
-/// The sink the poll cycle talks to when delivery runs from the outbox: it carries no events, it only wakes the
-/// readers, because the events are already in the outbox (committed with their history rows).
-struct OutboxReadersWakeSink: EventSink {
-    let readers: OutboxReaders
-
-    func emit(_ events: [ChangeEvent]) async { readers.notifyAll() }
-
-    func flush() async {}
-}

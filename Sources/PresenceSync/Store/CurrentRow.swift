@@ -1,12 +1,11 @@
 import SQLite
 
-/// A user's row in `presence_current`, and the column helpers shared by the tables that hold a state.
+/// A user's row in `presence_state` (behind the `presence_current` view), and the column helpers shared by the
+/// tables that hold a state.
 struct CurrentRow {
     var historyID: Int64
     var state: PresenceState
     var since: Timestamp
-    /// When Graph last confirmed the state, as far as the file knows (it is written at most every few minutes).
-    var lastSeen: Timestamp
 
     /// The six state columns, in `PresenceState` order, as both tables name them.
     static let stateColumns =
@@ -35,13 +34,12 @@ struct CurrentRow {
 
     static func read(_ db: Connection, userID: String) throws -> CurrentRow? {
         let select = try db.cachedStatement(
-            "SELECT history_id, since, \(stateColumns), last_seen FROM presence_current WHERE user_id = ?1")
+            "SELECT history_id, since, \(stateColumns) FROM presence_state WHERE user_id = ?1")
         return try select.queryOne([.text(userID)]) { row in
             CurrentRow(
                 historyID: row.int64(0),
                 state: state(row, from: 2),
-                since: row.text(1).flatMap(Timestamp.init(iso8601:)) ?? Timestamp(millisecondsSinceEpoch: 0),
-                lastSeen: row.text(8).flatMap(Timestamp.init(iso8601:)) ?? Timestamp(millisecondsSinceEpoch: 0))
+                since: row.text(1).flatMap(Timestamp.init(iso8601:)) ?? Timestamp(millisecondsSinceEpoch: 0))
         }
     }
 }

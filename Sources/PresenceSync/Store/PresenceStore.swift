@@ -13,15 +13,15 @@ import Synchronization
 /// commits, fsyncs and rewritten index pages per cycle low. If such a group fails, each of its batches is retried
 /// in a transaction of its own, so one bad batch never takes the others down.
 ///
-/// `last_seen` (when Graph last confirmed a user's state) is written at most every `lastSeenWriteInterval` per
-/// user, and for everyone at `close()`: rewriting 100,000 rows every cycle would cost more CPU and disk writes
-/// than everything else the daemon does. A crash therefore leaves `last_seen` up to that interval stale; the
-/// history itself is never affected. Users seen for the first time together (all of them, at start) would all come
-/// due in the same later cycle, so each user's first rewrite is brought forward by a share of the interval derived
-/// from its id (`lastSeenPhase`): the rewrites spread evenly over the interval and stay spread.
+/// **Unchanged users cost nothing here.** The store keeps each user's answer fingerprint (`FingerprintTable`,
+/// updated only after a commit, so it never runs ahead of the file); the poller compares answers with it and hands
+/// over only users whose answer differs. `last_seen` is not written per user either: `presence_current` is a view
+/// that derives it from the last complete sweep (`poll_cycles.sweep`), except for users in `presence_unobserved`
+/// (missing from answers, in a failed batch, or no longer tracked), whose time is frozen there when they stop
+/// being observed and released when they are observed again.
 ///
-/// `@unchecked Sendable` is safe because every mutable member (`connection`, `tracked`) is touched only on
-/// `queue`, which serialises all access; the other members are immutable after `init`.
+/// `@unchecked Sendable` is safe because every mutable member (`connection`, `unobserved`) is touched only on
+/// `queue`, which serialises all access; `known` is a `Mutex`; the other members are immutable after `init`.
 public final class PresenceStore: @unchecked Sendable {
     public let path: String
     /// A random id minted when the database was created; with a history row id it makes a stable event id.
@@ -29,19 +29,11 @@ public final class PresenceStore: @unchecked Sendable {
     private let queue: DispatchQueue
     private let logger: Logger
     private var connection: Connection?
-    private let lastSeenWriteInterval: Int64
-    /// What the store knows of each user without reading the file, so unchanged observations (90% or more)
-    /// cost no read and usually no write.
-    ///
-    /// Filled as users are observed (a user's first observation since open reads its `presence_current` row) and
-    /// updated only after a commit, so it never runs ahead of the file. Not loaded from the file at open: its keys
-    /// are then the id strings the poller already holds, where a load made a second copy of every id (8 MB at
-    /// 100,000 users, for as long as the daemon runs). Process-seeded hashes are fine: they are never stored.
-    private var tracked = UserIndex(placeholder: TrackedUser(fingerprint: 0, lastSeenStored: 0, lastSeen: 0))
-    /// When the store was opened (milliseconds since 1970): a `last_seen` read from the file counts as written no
-    /// earlier than the user's phase before this, so after a long stop the rewrites spread over the first
-    /// interval instead of all falling into the first cycle.
-    private let openedAt: Int64
+    /// Each user's fingerprint of the answer whose state the file holds. Empty at open: a user's first answer after
+    /// a start is decoded and compared with its `presence_state` row (the first cycle costs what a change does).
+    let known = Mutex(FingerprintTable())
+    /// The users with a row in `presence_unobserved` (read at open; few): an observation of one of them deletes it.
+    var unobserved: Set<String> = []
     /// Batches waiting for the next transaction, and whether a drain is scheduled on `queue`.
     private let pending = Mutex(PendingBatches())
 
@@ -56,59 +48,15 @@ public final class PresenceStore: @unchecked Sendable {
         var reply: CheckedContinuation<Result<[ChangeRecord], StoreError>, Never>
     }
 
-    /// One user as the store remembers it: 16 bytes, because there is one per tracked user (with its id, 32 bytes a
-    /// slot of the index, 4.2 MB at 100,000 users; 24-byte entries in a Dictionary made it 10.5 MB).
+    /// Opens (creating if needed) and migrates the database.
     ///
-    /// The two `last_seen` times are kept to the second (since 2020, good until 2088). The file's own values are
-    /// exact (each rewrite stores the observation's time); only the catch-up at shutdown writes a whole second.
-    private struct TrackedUser {
-        /// `PresenceState.hashValue` of the stored current state.
-        var fingerprint: Int
-        private var storedSeconds: Int32
-        private var seenSeconds: Int32
-
-        init(fingerprint: Int, lastSeenStored: Int64, lastSeen: Int64) {
-            self.fingerprint = fingerprint
-            self.storedSeconds = Self.seconds(lastSeenStored)
-            self.seenSeconds = Self.seconds(lastSeen)
-        }
-
-        /// The `last_seen` value in the file (to the second, rounded down), in milliseconds since 1970.
-        var lastSeenStored: Int64 {
-            get { Self.milliseconds(storedSeconds) }
-            set { storedSeconds = Self.seconds(newValue) }
-        }
-
-        /// The latest observation (to the second, rounded down), possibly not yet written to `last_seen`.
-        var lastSeen: Int64 {
-            get { Self.milliseconds(seenSeconds) }
-            set { seenSeconds = Self.seconds(newValue) }
-        }
-
-        /// 2020-01-01T00:00:00Z in milliseconds since 1970.
-        private static let epoch: Int64 = 1_577_836_800_000
-
-        private static func seconds(_ milliseconds: Int64) -> Int32 {
-            let offset = milliseconds - epoch
-            return Int32(clamping: offset >= 0 ? offset / 1000 : (offset - 999) / 1000)
-        }
-
-        private static func milliseconds(_ seconds: Int32) -> Int64 { epoch + Int64(seconds) * 1000 }
-    }
-
-    /// Opens (creating if needed) and migrates the database, then loads what it knows of each user.
-    ///
-    /// - Parameter lastSeenWriteSeconds: how stale `last_seen` may get in the file before it is rewritten
-    ///   (0: on every observation).
-    /// - Parameter expectedUsers: how many users the store will soon know, so its index of them is sized once
-    ///   instead of doubling (and briefly existing twice) during the first cycle.
+    /// - Parameter expectedUsers: how many users the store will soon know, so its table of fingerprints is sized
+    ///   once instead of doubling (and briefly existing twice) during the first cycle.
     public init(
-        path: String, lastSeenWriteSeconds: Double = 300, synchronous: SynchronousMode = .full, expectedUsers: Int = 0,
-        logger: Logger
+        path: String, synchronous: SynchronousMode = .full, expectedUsers: Int = 0, logger: Logger
     ) throws(StoreError) {
         self.path = path
         self.logger = logger
-        self.lastSeenWriteInterval = Int64(lastSeenWriteSeconds * 1000)
         self.queue = DispatchQueue(label: "presence-sync.store")
         do {
             let connection = try Connection(path: path, mode: .readWriteCreate, busyTimeoutMilliseconds: 5000)
@@ -116,9 +64,13 @@ public final class PresenceStore: @unchecked Sendable {
             let (from, to) = try Migrator(Schema.migrations).migrate(connection)
             if from != to { logger.info("database schema migrated", metadata: ["from": "\(from)", "to": "\(to)"]) }
             self.instanceID = try Self.instanceID(connection)
-            self.openedAt = Timestamp.now().millisecondsSinceEpoch
-            let stored = try connection.prepare("SELECT count(*) FROM presence_current").queryOne { $0.int(0) } ?? 0
-            self.tracked.reserveCapacity(max(stored, expectedUsers))
+            let stored = try connection.prepare("SELECT count(*) FROM presence_state").queryOne { $0.int(0) } ?? 0
+            known.withLock { $0.reserveCapacity(max(stored, expectedUsers)) }
+            var unobserved: Set<String> = []
+            try connection.prepare("SELECT user_id FROM presence_unobserved").query { row in
+                unobserved.insert(row.text(0) ?? "")
+            }
+            self.unobserved = unobserved
             self.connection = connection
         } catch let error as StoreError {
             throw error
@@ -168,18 +120,14 @@ public final class PresenceStore: @unchecked Sendable {
         return id
     }
 
-    /// How much earlier than the interval a user's first `last_seen` rewrite comes, in milliseconds: a fixed share
-    /// of the interval from the user id (FNV-1a), so that the same user gets the same share in every process.
-    /// Whole seconds, like the times it is compared with.
-    static func lastSeenPhase(_ userID: String, interval: Int64) -> Int64 {
-        guard interval >= 2000 else { return 0 }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in userID.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return Int64(hash % UInt64(interval / 1000)) * 1000
+    /// Runs `body` with a lookup of the fingerprint the store recorded last for a key (0 when it knows none),
+    /// under one lock for a whole batch: an answer with that fingerprint changes nothing.
+    func withKnownFingerprints<T>(_ body: ((UserKey) -> UInt64) -> T) -> T {
+        known.withLock { table in body { table.fingerprint(of: $0) } }
     }
 
-    /// Number of users observed since the store opened (those its in-memory index knows).
-    public var trackedUsers: Int { queue.sync { tracked.count } }
+    /// Number of users whose answer fingerprint the store holds.
+    public var usersWithFingerprint: Int { known.withLock { $0.count } }
 
     /// Runs `body` on the store's queue with the open connection, off the cooperative pool.
     func withConnection<T: Sendable>(
@@ -205,9 +153,10 @@ public final class PresenceStore: @unchecked Sendable {
 
     /// Records one batch of observations and returns the changes it stored, once they are committed.
     ///
-    /// Unchanged users cost no write (but for an occasional `last_seen`). A changed user's open history row is
-    /// closed at `observedAt` and a new one opened, its outbox row written and `presence_current` replaced, all
-    /// in the same transaction. Once handed over, a batch always finishes or rolls back as a whole, even if the
+    /// The poller hands over only answers that differ from the last one recorded (or that the store has no
+    /// fingerprint for); each is compared with the stored state, omitted fields carried forward. A changed user's
+    /// open history row is closed at `observedAt` and a new one opened, its outbox row written and
+    /// `presence_state` replaced, all in the same transaction. Once handed over, a batch always finishes or rolls back as a whole, even if the
     /// caller is cancelled.
     public func record(
         _ observations: [PresenceObservation], observedAt: Timestamp
@@ -266,95 +215,76 @@ public final class PresenceStore: @unchecked Sendable {
         }
     }
 
-    /// What a transaction changes in the in-memory index, applied once it has committed.
-    private struct IndexUpdates {
-        /// Users the index knows, by slot: applied without hashing their ids again. Slots stay valid because
-        /// nothing is inserted before `added` is applied, last.
-        var known: [(Int, TrackedUser)] = []
-        /// Users seen for the first time since the store opened.
-        var added: [(String, TrackedUser)] = []
-
-        /// The user's new entry: by slot when the index knows the user, else as an addition.
-        mutating func set(_ entry: TrackedUser, slot: Int?, userID: String) {
-            if let slot { known.append((slot, entry)) } else { added.append((userID, entry)) }
-        }
-    }
-
-    /// Stores several batches in one transaction; the in-memory view is updated only after the commit.
+    /// Stores several batches in one transaction; fingerprints are recorded only after the commit.
     private func recordGroup(_ group: [PendingBatch], _ db: Connection) throws -> [[ChangeRecord]] {
         var results: [[ChangeRecord]] = []
-        var updates = IndexUpdates()
-        updates.known.reserveCapacity(group.reduce(0) { $0 + $1.observations.count })
+        var released: [String] = []
         try db.inTransaction(.immediate) {
             for batch in group {
-                results.append(try recordBatch(batch.observations, observedAt: batch.observedAt, db, &updates))
+                results.append(try recordBatch(batch.observations, observedAt: batch.observedAt, db, &released))
             }
         }
-        for (slot, entry) in updates.known { tracked[slot] = entry }
-        for (userID, entry) in updates.added { tracked.insert(userID, entry) }
+        for userID in released { unobserved.remove(userID) }
+        known.withLock { table in
+            for batch in group {
+                for observation in batch.observations {
+                    if let key = UserKey(observation.userID) { table.set(key, observation.fingerprint) }
+                }
+            }
+        }
         return results
     }
 
+    /// Compares each observation (an answer that differs from the last one recorded) with the user's stored state,
+    /// fields the answer left out carried forward, and appends history where the state really changed.
     private func recordBatch(
-        _ observations: [PresenceObservation], observedAt: Timestamp, _ db: Connection, _ updates: inout IndexUpdates
+        _ observations: [PresenceObservation], observedAt: Timestamp, _ db: Connection, _ released: inout [String]
     ) throws -> [ChangeRecord] {
-        let now = observedAt.millisecondsSinceEpoch
-        var nowText: String?
         var changes: [ChangeRecord] = []
-        let touch = try db.cachedStatement("UPDATE presence_current SET last_seen = ?1 WHERE user_id = ?2")
-        /// Writes the user's `last_seen` when the file's value is due for a rewrite.
-        func touchIfDue(_ user: inout TrackedUser, _ userID: String) throws {
-            guard user.lastSeen - user.lastSeenStored >= lastSeenWriteInterval else { return }
-            if nowText == nil { nowText = observedAt.iso8601 }
-            try touch.bind(nowText, at: 1)
-            try touch.bind(userID, at: 2)
-            try touch.execute()
-            user.lastSeenStored = user.lastSeen
-        }
-        for observation in observations {
-            let fingerprint = observation.state.hashValue
-            let slot = tracked.slot(adopting: observation.userID)
-            if let slot, case var known = tracked[slot], known.fingerprint == fingerprint {
-                known.lastSeen = max(known.lastSeen, now)
-                try touchIfDue(&known, observation.userID)
-                updates.set(known, slot: slot, userID: observation.userID)
-                continue
-            }
-            // First observation since open (or a change): what the file holds decides.
+        for var observation in observations {
             let previous = try CurrentRow.read(db, userID: observation.userID)
-            let phase = Self.lastSeenPhase(observation.userID, interval: lastSeenWriteInterval)
-            if let previous, previous.state == observation.state {
-                let stored = previous.lastSeen.millisecondsSinceEpoch
-                var known = TrackedUser(
-                    fingerprint: fingerprint, lastSeenStored: max(stored, openedAt - phase), lastSeen: max(stored, now))
-                try touchIfDue(&known, observation.userID)
-                updates.set(known, slot: slot, userID: observation.userID)
-                continue
+            if let previous {
+                observation.state = observation.state.carryingForward(observation.omitted, from: previous.state)
             }
-            updates.set(
-                TrackedUser(fingerprint: fingerprint, lastSeenStored: now - phase, lastSeen: now), slot: slot,
-                userID: observation.userID)
+            if !unobserved.isEmpty, unobserved.contains(observation.userID) {
+                try db.cachedStatement("DELETE FROM presence_unobserved WHERE user_id = ?1")
+                    .execute([.text(observation.userID)])
+                released.append(observation.userID)
+            }
+            if let previous, previous.state == observation.state { continue }
             changes.append(try appendHistory(observation, previous: previous, observedAt: observedAt, db))
         }
         return changes
     }
 
-    /// Writes every `last_seen` that is newer in memory than in the file (at shutdown).
-    ///
-    /// Walks the index in place: a filtered copy of 100,000 entries was the largest allocation of the daemon's
-    /// whole run (5 MB, at the moment it stops).
-    private func flushLastSeen(_ db: Connection) throws {
-        guard tracked.containsValue(where: { $0.lastSeen > $0.lastSeenStored }) else { return }
-        try db.inTransaction(.immediate) {
-            let touch = try db.cachedStatement("UPDATE presence_current SET last_seen = ?1 WHERE user_id = ?2")
-            try tracked.forEach { userID, user in
-                guard user.lastSeen > user.lastSeenStored else { return }
-                try touch.bind(Timestamp(millisecondsSinceEpoch: user.lastSeen).iso8601, at: 1)
-                try touch.bind(userID, at: 2)
-                try touch.execute()
+    /// Marks users as not observed since now (missing from an answer, or in a batch that failed): their
+    /// `last_seen` stops following the sweeps, frozen at its current value, until they are observed again. Their
+    /// fingerprints are forgotten, so that their next answer reaches `record` and releases them.
+    public func recordUnobserved(_ userIDs: [String]) async throws(StoreError) {
+        guard !userIDs.isEmpty else { return }
+        try await withConnection("recording \(userIDs.count) users as not observed") { db in
+            let added = try db.inTransaction(.immediate) { () throws -> [String] in
+                try Self.freezeLastSeen(of: userIDs, db, skipping: self.unobserved)
             }
+            self.unobserved.formUnion(added)
         }
-        tracked.updateValues { $0.lastSeenStored = max($0.lastSeenStored, $0.lastSeen) }
+        forgetFingerprints(of: userIDs)
+    }
+
+    /// Copies the derived `last_seen` of each user that has a stored state and is not in `skipping` into
+    /// `presence_unobserved`; returns those added. Inside the caller's transaction.
+    static func freezeLastSeen(of userIDs: [String], _ db: Connection, skipping: Set<String>) throws -> [String] {
+        let freeze = try db.cachedStatement(
+            """
+            INSERT OR IGNORE INTO presence_unobserved (user_id, last_seen)
+            SELECT user_id, last_seen FROM presence_current WHERE user_id = ?1
+            """)
+        var added: [String] = []
+        for userID in userIDs where !skipping.contains(userID) {
+            try freeze.execute([.text(userID)])
+            if db.changes > 0 { added.append(userID) }
+        }
+        return added
     }
 
     /// Closes the previous history row, appends the new one and replaces the current row.
@@ -386,7 +316,7 @@ public final class PresenceStore: @unchecked Sendable {
         let historyID = db.lastInsertRowID
         let upsert = try db.cachedStatement(
             """
-            INSERT INTO presence_current (user_id, history_id, \(CurrentRow.stateColumns), sequence_number, since,
+            INSERT INTO presence_state (user_id, history_id, \(CurrentRow.stateColumns), sequence_number, since,
                 last_seen)
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)
             ON CONFLICT (user_id) DO UPDATE SET history_id = excluded.history_id,
@@ -413,6 +343,9 @@ public final class PresenceStore: @unchecked Sendable {
 
     /// Stores a finished cycle's counts in `poll_cycles`, then checkpoints the WAL while the daemon is idle.
     ///
+    /// A cycle that tried every batch is a sweep (`sweep = 1`): every user it did not record as unobserved was
+    /// observed after it started, which is what `presence_current.last_seen` derives from.
+    ///
     /// One checkpoint per cycle copies each page the cycle touched once, instead of once per automatic
     /// checkpoint; it is PASSIVE, so an operator's open read never blocks it (it then finishes next time).
     public func recordCycle(_ summary: CycleSummary) async throws(StoreError) {
@@ -421,28 +354,23 @@ public final class PresenceStore: @unchecked Sendable {
             try db.cachedStatement(
                 """
                 INSERT INTO poll_cycles (started_at, finished_at, users, observed, changes, missing, failed_batches,
-                    unexpected_ids)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    unexpected_ids, sweep)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
             ).execute([
                 .text(summary.startedAt.iso8601), .text(summary.finishedAt.iso8601), .integer(Int64(summary.users)),
                 .integer(Int64(summary.observed)), .integer(Int64(summary.changes)), .integer(Int64(summary.missing)),
                 .integer(Int64(summary.failedBatches)), .integer(Int64(summary.unexpectedIDs)),
+                .integer(summary.isSweep ? 1 : 0),
             ])
         }
     }
 
-    /// Writes pending `last_seen` values, checkpoints the WAL and closes the file; later calls fail with
-    /// "store is closed". Idempotent.
+    /// Checkpoints the WAL and closes the file; later calls fail with "store is closed". Idempotent.
     public func close() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             queue.async {
                 if let connection = self.connection {
-                    do {
-                        try self.flushLastSeen(connection)
-                    } catch {
-                        self.logger.error("writing last_seen at shutdown failed", metadata: ["error": "\(error)"])
-                    }
                     try? connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                     do {
                         try connection.close()

@@ -170,5 +170,40 @@ enum Schema {
                 DROP INDEX users_one_open_period;
                 """)
         },
+        Migration(version: 8, name: "last_seen derived from sweeps, not rewritten per user") { db in
+            // Keeping last_seen fresh rewrote every user's row every few minutes: most of the writes of a tenant
+            // where little changes. The table keeps its rows (renamed; its last_seen column now says when the row
+            // was written) and `presence_current` becomes a view with the same columns, whose last_seen is the
+            // start of the last sweep (a cycle that tried every batch) unless the user stopped being observed:
+            // then the time is frozen in presence_unobserved until the user is observed again.
+            try db.execute(
+                """
+                ALTER TABLE presence_current RENAME TO presence_state;
+
+                -- Users not observed since last_seen: missing from Graph's answers, in a batch that failed, or no
+                -- longer tracked. A row is added when that starts and removed when the user is observed again.
+                CREATE TABLE presence_unobserved (
+                    user_id   TEXT PRIMARY KEY,
+                    last_seen TEXT NOT NULL
+                ) WITHOUT ROWID;
+
+                -- 1 when the cycle tried every batch (0: cut short by a shutdown). Earlier cycles count as sweeps.
+                ALTER TABLE poll_cycles ADD COLUMN sweep INTEGER NOT NULL DEFAULT 1;
+
+                -- Users no longer tracked keep the last_seen they had.
+                INSERT INTO presence_unobserved (user_id, last_seen)
+                SELECT user_id, last_seen FROM presence_state
+                WHERE EXISTS (SELECT 1 FROM users)
+                  AND user_id NOT IN (SELECT user_id FROM users WHERE tracking_stopped IS NULL);
+
+                CREATE VIEW presence_current AS
+                SELECT s.user_id, s.history_id, s.availability, s.activity, s.status_message, s.out_of_office,
+                       s.out_of_office_message, s.work_location, s.sequence_number, s.since,
+                       coalesce(u.last_seen, max(s.last_seen, coalesce(
+                           (SELECT started_at FROM poll_cycles WHERE sweep = 1 ORDER BY id DESC LIMIT 1), ''))
+                       ) AS last_seen
+                FROM presence_state AS s LEFT JOIN presence_unobserved AS u ON u.user_id = s.user_id;
+                """)
+        },
     ]
 }

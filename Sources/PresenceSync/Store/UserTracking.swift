@@ -105,7 +105,7 @@ extension PresenceStore {
     public func recordTracking(
         _ membership: TrackedMembership, at time: Timestamp
     ) async throws(StoreError) -> TrackingChanges {
-        try await withConnection("recording tracked users") { db in
+        let (changes, left) = try await withConnection("recording tracked users") { db in
             try db.inTransaction(.immediate) {
                 var sources = Set(membership.keys)
                 try db.prepare("SELECT DISTINCT source FROM users WHERE tracking_stopped IS NULL").query { row in
@@ -116,8 +116,36 @@ extension PresenceStore {
                 for source in sources.sorted() {
                     try Self.recordTracking(of: source, members: membership[source] ?? [], now: now, db, &changes)
                 }
-                return changes
+                let left = try Self.usersLeft(changes, now: now, db)
+                let frozen = try Self.freezeLastSeen(of: left, db, skipping: self.unobserved)
+                self.unobserved.formUnion(frozen)
+                return (changes, left)
             }
+        }
+        forgetFingerprints(of: left)
+        return changes
+    }
+
+    /// The users whose periods this transaction stopped (at `now`) and who have no open period left: no longer
+    /// tracked at all. Read only when some period stopped (a scan of `users`, a few milliseconds per 100,000 rows).
+    private static func usersLeft(_ changes: TrackingChanges, now: String, _ db: Connection) throws -> [String] {
+        guard changes.stoppedCount > 0 else { return [] }
+        var left: [String] = []
+        try db.prepare(
+            """
+            SELECT DISTINCT user_id FROM users WHERE tracking_stopped >= ?1
+            AND user_id NOT IN (SELECT user_id FROM users WHERE tracking_stopped IS NULL)
+            """
+        ).query([.text(now)]) { row in left.append(row.text(0) ?? "") }
+        return left
+    }
+
+    /// Forgets the fingerprints of users who stopped being observed, so that their next answer is compared with the
+    /// file (and releases their row in `presence_unobserved`).
+    func forgetFingerprints(of userIDs: [String]) {
+        guard !userIDs.isEmpty else { return }
+        known.withLock { table in
+            for userID in userIDs { if let key = UserKey(userID) { table.set(key, 0) } }
         }
     }
 

@@ -1,58 +1,63 @@
 import Logging
 import Synchronization
 
-/// Runs poll cycles: reads every tracked user's presence in batches, stores what changed, emits the events.
+/// Runs poll cycles: reads every tracked user's presence in batches, stores what changed, signals the commits.
 ///
 /// A cycle splits the users into batches of at most `batchSize` ids, keeps at most `maxConcurrentRequests`
 /// requests in flight and asks the pacer before each one. Answers are matched to users by `id`, never by
 /// position; ids nobody asked for are ignored and counted. A failed batch is skipped for this cycle (nothing
-/// written) and the others go on. Events for a batch are emitted right after its transaction commits.
+/// written) and the others go on.
+///
+/// **The hot path.** Nearly every observation is unchanged, so an answer is first scanned once
+/// (`PresenceAnswer.scan`): per presence object its id as a `UserKey` and a fingerprint of the compared fields,
+/// with no String and no allocation. A user whose fingerprint is the one the store recorded last costs nothing
+/// more: no decoding, no hop to the store's thread. Only the others are decoded in full and handed to the store,
+/// which compares them with the stored state. `batchCommitted` is called after a batch's changes commit, so the
+/// outbox readers send their events within milliseconds.
 ///
 /// The users come from a `TrackedUsers`, read once when a cycle starts: a new resolution applies from the next cycle.
 public final class PresencePoller: Sendable {
     private let trackedUsers: TrackedUsers
     private let client: PresenceClient
     private let store: PresenceStore
-    private let sink: any EventSink
     private let pacer: RequestPacer
     private let retryPolicy: GraphRetryPolicy
     private let settings: PollingSettings
-    private let eventSource: String
     private let logger: Logger
     /// Users already reported missing, so each is logged once until it reappears.
     private let reportedMissing = Mutex<Set<String>>([])
     /// Called each time a batch finishes (stored, skipped or failed): the watchdog's sign of progress.
     private let batchFinished: @Sendable () -> Void
+    /// Called after a batch's changes committed (not for batches without changes).
+    private let batchCommitted: @Sendable () -> Void
 
     /// A poller of a fixed list of users.
     public convenience init(
-        users: [String], client: PresenceClient, store: PresenceStore, sink: any EventSink, pacer: RequestPacer,
-        settings: PollingSettings, eventSource: String, logger: Logger,
-        batchFinished: @escaping @Sendable () -> Void = {}
+        users: [String], client: PresenceClient, store: PresenceStore, pacer: RequestPacer,
+        settings: PollingSettings, logger: Logger,
+        batchCommitted: @escaping @Sendable () -> Void = {}, batchFinished: @escaping @Sendable () -> Void = {}
     ) {
         self.init(
-            trackedUsers: TrackedUsers(users), client: client, store: store, sink: sink, pacer: pacer,
-            settings: settings, eventSource: eventSource, logger: logger, batchFinished: batchFinished)
+            trackedUsers: TrackedUsers(users), client: client, store: store, pacer: pacer, settings: settings,
+            logger: logger, batchCommitted: batchCommitted, batchFinished: batchFinished)
     }
 
     /// A poller of whatever `trackedUsers` holds when each cycle starts.
     public init(
-        trackedUsers: TrackedUsers, client: PresenceClient, store: PresenceStore, sink: any EventSink,
-        pacer: RequestPacer,
-        settings: PollingSettings, eventSource: String, logger: Logger,
-        batchFinished: @escaping @Sendable () -> Void = {}
+        trackedUsers: TrackedUsers, client: PresenceClient, store: PresenceStore, pacer: RequestPacer,
+        settings: PollingSettings, logger: Logger,
+        batchCommitted: @escaping @Sendable () -> Void = {}, batchFinished: @escaping @Sendable () -> Void = {}
     ) {
         self.batchFinished = batchFinished
+        self.batchCommitted = batchCommitted
         self.trackedUsers = trackedUsers
         self.client = client
         self.store = store
-        self.sink = sink
         self.pacer = pacer
         self.retryPolicy = GraphRetryPolicy(
             maxAttempts: settings.maxAttempts, initial: .milliseconds(Int64(settings.retryInitialSeconds * 1000)),
             maximum: .milliseconds(Int64(settings.retryMaxSeconds * 1000)))
         self.settings = settings
-        self.eventSource = eventSource
         self.logger = logger
     }
 
@@ -65,8 +70,10 @@ public final class PresencePoller: Sendable {
         let batches = stride(from: 0, to: users.count, by: settings.batchSize).map {
             $0..<min($0 + settings.batchSize, users.count)
         }
+        var started = 0
         await withTaskGroup(of: BatchOutcome.self) { group in
             var next = 0
+            defer { started = next }
             func startNext() {
                 let batch = Array(users[batches[next]])
                 next += 1
@@ -82,6 +89,7 @@ public final class PresencePoller: Sendable {
         summary.budgetWaits = await pacer.waits - waitsBefore
         summary.throttled = await pacer.throttles - throttlesBefore
         summary.finishedAt = .now()
+        summary.isSweep = started == batches.count && !Task.isCancelled
         if !Task.isCancelled || summary.observed > 0 {
             do {
                 try await store.recordCycle(summary)
@@ -99,41 +107,131 @@ public final class PresencePoller: Sendable {
         var missing = 0
         var unexpected = 0
         var failed = false
+        var omissions = OmissionCounts()
     }
 
     private func poll(_ ids: [String]) async -> BatchOutcome {
         var outcome = BatchOutcome()
         guard let answer = await fetch(ids) else {
             outcome.failed = true
+            if !Task.isCancelled { await markUnobserved(ids) }
             return outcome
         }
-        let matched = Self.match(answer.observations, requested: ids)
-        outcome.unexpected = matched.unexpected
-        outcome.missing = matched.missing.count
-        outcome.observed = matched.observations.count
-        reportMissing(matched.missing, seen: matched.observations, requestID: answer.requestID)
-        let changes: [ChangeRecord]
+        let sorted: SortedAnswer
         do {
-            changes = try await store.record(matched.observations, observedAt: .now())
+            sorted = try Self.sort(answer, requested: ids, store: store)
         } catch {
-            logger.error("batch not stored", metadata: ["users": "\(ids.count)", "error": "\(error)"])
+            logger.warning("batch skipped this cycle", metadata: ["users": "\(ids.count)", "error": "\(error)"])
             outcome.failed = true
-            outcome.observed = 0
+            await markUnobserved(ids)
             return outcome
         }
-        outcome.changes = changes.count
-        if !changes.isEmpty {
-            let instanceID = store.instanceID
-            await sink.emit(changes.map { ChangeEvent(change: $0, source: eventSource, storeInstanceID: instanceID) })
+        outcome.unexpected = sorted.unexpected
+        outcome.missing = sorted.missing.count
+        outcome.omissions = sorted.omissions
+        reportMissing(sorted.missing, observed: sorted.observedIndices, of: ids, requestID: answer.requestID)
+        if !sorted.changed.isEmpty {
+            let changes: [ChangeRecord]
+            do {
+                changes = try await store.record(sorted.changed, observedAt: .now())
+            } catch {
+                logger.error("batch not stored", metadata: ["users": "\(ids.count)", "error": "\(error)"])
+                outcome.failed = true
+                return outcome
+            }
+            outcome.changes = changes.count
+            if !changes.isEmpty { batchCommitted() }
         }
+        outcome.observed = sorted.observed
+        await markUnobserved(sorted.missing)
         return outcome
+    }
+
+    /// Records users that this cycle did not observe, so that their `last_seen` stops following the sweeps.
+    private func markUnobserved(_ ids: [String]) async {
+        do {
+            try await store.recordUnobserved(ids)
+        } catch {
+            logger.error("cannot record users as not observed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// One answer, matched to the request and compared with what the store recorded.
+    struct SortedAnswer {
+        /// Decoded observations of the users whose answer differs from the one recorded last.
+        var changed: [PresenceObservation] = []
+        /// Requested users in the answer (changed or not).
+        var observed = 0
+        /// Positions in the request of the users in the answer.
+        var observedIndices: [Int] = []
+        var missing: [String] = []
+        var unexpected = 0
+        var omissions = OmissionCounts()
+    }
+
+    /// Scans `answer`, matches its objects to the requested ids by key (the first answer for each id counts; ids not
+    /// requested, answered twice or not GUIDs are unexpected) and decodes only the users whose fingerprint differs
+    /// from the one `store` recorded last. A kept observation carries the requested id's own string, so no copy of
+    /// an id is made from the answer.
+    ///
+    /// Graph has so far answered in request order, one object per id: that case is recognised by comparing each
+    /// object's key with the key requested at its position, without building a dictionary.
+    static func sort(
+        _ answer: RawPresenceAnswer, requested ids: [String], store: PresenceStore
+    ) throws(GraphError) -> SortedAnswer {
+        var sorted = SortedAnswer()
+        var presences: [ScannedPresence] = []
+        presences.reserveCapacity(ids.count)
+        let keys = ids.map { UserKey($0) }
+        let result: Result<SortedAnswer, GraphError> = answer.body.withUnsafeReadableBytes { raw in
+            let bytes = raw.assumingMemoryBound(to: UInt8.self)
+            do throws(GraphError) {
+                try PresenceAnswer.scan(
+                    bytes, requestID: answer.requestID, into: &presences, omissions: &sorted.omissions)
+            } catch {
+                return .failure(error)
+            }
+            // (position in the answer, position in the request) of each matched object.
+            var matched: [(answer: Int, request: Int)] = []
+            matched.reserveCapacity(presences.count)
+            var requestedSeen = [Bool](repeating: false, count: ids.count)
+            if presences.count == ids.count, zip(presences, keys).allSatisfy({ $0.key != nil && $0.key == $1 }) {
+                for index in presences.indices { matched.append((index, index)) }
+                for index in requestedSeen.indices { requestedSeen[index] = true }
+            } else {
+                var pending: [UserKey: Int] = [:]
+                pending.reserveCapacity(ids.count)
+                for (index, key) in keys.enumerated() { if let key, pending[key] == nil { pending[key] = index } }
+                for (index, presence) in presences.enumerated() {
+                    if let key = presence.key, let requested = pending.removeValue(forKey: key) {
+                        matched.append((index, requested))
+                        requestedSeen[requested] = true
+                    } else {
+                        sorted.unexpected += 1
+                    }
+                }
+                for index in ids.indices where !requestedSeen[index] { sorted.missing.append(ids[index]) }
+            }
+            sorted.observed = matched.count
+            let differing: [(answer: Int, request: Int)] = store.withKnownFingerprints { known in
+                matched.filter { pair in
+                    known(presences[pair.answer].key!) != presences[pair.answer].fingerprint
+                }
+            }
+            sorted.changed = differing.map { pair in
+                PresenceAnswer.decode(object: presences[pair.answer], in: bytes, userID: ids[pair.request])
+            }
+            sorted.observedIndices = matched.map(\.request)
+            return .success(sorted)
+        }
+        return try result.get()
     }
 
     /// Asks Graph for one batch, retrying as `retryPolicy` says; nil when the batch is skipped this cycle.
     ///
     /// Every attempt waits for the pacer. Throttling (429, or 503 with Retry-After) pauses the pacer for every
     /// batch of the cycle and halves its budget; the retry itself never comes before the Retry-After.
-    private func fetch(_ ids: [String]) async -> PresenceBatchAnswer? {
+    private func fetch(_ ids: [String]) async -> RawPresenceAnswer? {
         var attempt = 0
         while true {
             attempt += 1
@@ -144,7 +242,7 @@ public final class PresencePoller: Sendable {
                 return nil  // cancelled
             }
             do {
-                let answer = try await client.presences(for: ids)
+                let answer = try await client.presenceAnswer(for: ids)
                 await pacer.answered()
                 return answer
             } catch let failure {
@@ -180,44 +278,10 @@ public final class PresencePoller: Sendable {
         }
     }
 
-    /// Keeps the first answer for each requested id; counts ids not requested or answered twice.
-    ///
-    /// A kept observation carries the requested id's own string rather than the one parsed from the answer (equal
-    /// text), so the store's index of users shares the strings of the tracked list instead of holding a second
-    /// copy of every id (8 MB at 100,000 users).
-    ///
-    /// Graph has so far answered in request order, one object per id; that case is recognised by comparing each
-    /// answer's id with the id requested at its position (still a match by id, only without hashing 650 ids into
-    /// a set and out again). Any other answer takes the general path.
-    static func match(
-        _ observations: [PresenceObservation], requested: [String]
-    ) -> (observations: [PresenceObservation], missing: [String], unexpected: Int) {
-        if observations.count == requested.count, zip(observations, requested).allSatisfy({ $0.userID == $1 }) {
-            var kept = observations
-            for index in kept.indices { kept[index].userID = requested[index] }
-            return (kept, [], 0)
-        }
-        var pending = Set(requested)
-        var kept: [PresenceObservation] = []
-        kept.reserveCapacity(observations.count)
-        var unexpected = 0
-        for observation in observations {
-            if let requested = pending.remove(observation.userID) {
-                var observation = observation
-                observation.userID = requested
-                kept.append(observation)
-            } else {
-                unexpected += 1
-            }
-        }
-        let missing = requested.filter { pending.contains($0) }
-        return (kept, missing, unexpected)
-    }
-
     /// Logs users newly missing from answers (once each) and forgets those that came back.
-    private func reportMissing(_ missing: [String], seen: [PresenceObservation], requestID: String?) {
+    private func reportMissing(_ missing: [String], observed: [Int], of ids: [String], requestID: String?) {
         let newlyMissing: [String] = reportedMissing.withLock { reported in
-            for observation in seen where !reported.isEmpty { reported.remove(observation.userID) }
+            if !reported.isEmpty { for index in observed { reported.remove(ids[index]) } }
             return missing.filter { reported.insert($0).inserted }
         }
         guard !newlyMissing.isEmpty else { return }
@@ -235,5 +299,9 @@ extension CycleSummary {
         missing += outcome.missing
         unexpectedIDs += outcome.unexpected
         if outcome.failed { failedBatches += 1 }
+        omissions.statusMessage += outcome.omissions.statusMessage
+        omissions.isOutOfOffice += outcome.omissions.isOutOfOffice
+        omissions.outOfOfficeMessage += outcome.omissions.outOfOfficeMessage
+        omissions.workLocationType += outcome.omissions.workLocationType
     }
 }

@@ -47,6 +47,11 @@ public struct CycleSummary: Sendable, Equatable {
     public var budgetWaits = 0
     /// Attempts Graph throttled (429, or 503 with Retry-After); each was retried or its batch skipped.
     public var throttled = 0
+    /// Every batch was tried (the cycle was not cut short by a shutdown): every user not recorded as unobserved
+    /// was observed during it, which `presence_current.last_seen` relies on.
+    public var isSweep = false
+    /// Presence objects that left out each field that can be left out (kept at its last known value).
+    public var omissions = OmissionCounts()
 
     public init(number: Int, startedAt: Timestamp, users: Int) {
         self.number = number

@@ -44,11 +44,21 @@ public struct PresenceObservation: Sendable, Equatable {
     public var state: PresenceState
     /// Graph's opaque version stamp, stored for reference; never compared.
     public var sequenceNumber: String?
+    /// Fields the answer left out: they keep the user's last known value (`state` holds none for them).
+    public var omitted: PresenceFieldSet
+    /// The answer's fingerprint of the compared fields (0: none), which the store remembers once this observation
+    /// is committed, so that the next equal answer is recognised without decoding it.
+    public var fingerprint: UInt64
 
-    public init(userID: String, state: PresenceState, sequenceNumber: String? = nil) {
+    public init(
+        userID: String, state: PresenceState, sequenceNumber: String? = nil, omitted: PresenceFieldSet = [],
+        fingerprint: UInt64 = 0
+    ) {
         self.userID = userID
         self.state = state
         self.sequenceNumber = sequenceNumber
+        self.omitted = omitted
+        self.fingerprint = fingerprint
     }
 }
 
@@ -62,5 +72,38 @@ extension PresenceField {
             if let field = allCases.first(where: { $0.rawValue.utf8.elementsEqual(part) }) { fields.append(field) }
         }
         return fields
+    }
+}
+
+/// A set of `PresenceField`s, one bit each: which fields an answer left out.
+public struct PresenceFieldSet: OptionSet, Sendable, Hashable {
+    public var rawValue: UInt8
+
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    public init(_ field: PresenceField) {
+        self.init(rawValue: 1 << UInt8(PresenceField.allCases.firstIndex(of: field)!))
+    }
+
+    public static let statusMessage = PresenceFieldSet(.statusMessage)
+    public static let isOutOfOffice = PresenceFieldSet(.isOutOfOffice)
+    public static let outOfOfficeMessage = PresenceFieldSet(.outOfOfficeMessage)
+    public static let workLocationType = PresenceFieldSet(.workLocationType)
+
+    /// The fields in the set, in `PresenceField` order.
+    public var fields: [PresenceField] { PresenceField.allCases.filter { contains(PresenceFieldSet($0)) } }
+}
+
+extension PresenceState {
+    /// This state with the `omitted` fields taken from `known`: a field an answer left out keeps its last known
+    /// value (Graph documents that answers "might be shortened"); a field sent as `null` is cleared as usual.
+    public func carryingForward(_ omitted: PresenceFieldSet, from known: PresenceState) -> PresenceState {
+        guard !omitted.isEmpty else { return self }
+        var state = self
+        if omitted.contains(.statusMessage) { state.statusMessage = known.statusMessage }
+        if omitted.contains(.isOutOfOffice) { state.isOutOfOffice = known.isOutOfOffice }
+        if omitted.contains(.outOfOfficeMessage) { state.outOfOfficeMessage = known.outOfOfficeMessage }
+        if omitted.contains(.workLocationType) { state.workLocationType = known.workLocationType }
+        return state
     }
 }
