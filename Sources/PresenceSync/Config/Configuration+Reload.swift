@@ -41,7 +41,6 @@ extension Configuration {
         note("database", databasePath != new.databasePath)
         note("polling.requestTimeoutSeconds", polling.requestTimeoutSeconds != new.polling.requestTimeoutSeconds)
         note("polling.connectTimeoutSeconds", polling.connectTimeoutSeconds != new.polling.connectTimeoutSeconds)
-        note("polling.lastSeenWriteSeconds", polling.lastSeenWriteSeconds != new.polling.lastSeenWriteSeconds)
         note("events.source", events.source != new.events.source)
         note("events.outboxRetentionHours", events.outboxRetentionHours != new.events.outboxRetentionHours)
         note("history", history != new.history)

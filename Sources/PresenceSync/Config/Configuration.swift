@@ -106,7 +106,8 @@ public struct PollingSettings: Sendable, Equatable {
     public var requestTimeoutSeconds: Double = 30
     /// Time allowed to establish a connection.
     public var connectTimeoutSeconds: Double = 10
-    /// How stale `presence_current.last_seen` may get in the file before it is rewritten (0: every cycle).
+    /// No longer used (accepted so that existing configurations stay valid): `presence_current.last_seen` is
+    /// derived from the last sweep instead of being rewritten per user (schema 8).
     public var lastSeenWriteSeconds: Double = 300
     /// Attempts per batch and cycle, the first included, for 429, 5xx and connection failures (1: no retry).
     public var maxAttempts: Int = 4
