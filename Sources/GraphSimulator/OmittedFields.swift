@@ -11,21 +11,24 @@ struct OmittedFields: OptionSet, Hashable, Sendable {
         self.rawValue = rawValue
     }
 
+    /// The bit of `field`.
+    init(_ field: OmittableField) {
+        switch field {
+        case .statusMessage: self = .statusMessage
+        case .outOfOfficeSettings: self = .outOfOfficeSettings
+        case .workLocation: self = .workLocation
+        }
+    }
+
     /// The bit set of `fields`.
     init(_ fields: Set<OmittableField>) {
         self = []
-        for field in fields {
-            switch field {
-            case .statusMessage: insert(.statusMessage)
-            case .outOfOfficeSettings: insert(.outOfOfficeSettings)
-            case .workLocation: insert(.workLocation)
-            }
-        }
+        for field in fields { insert(OmittedFields(field)) }
     }
 
     /// The public form of the bit set.
     var fields: Set<OmittableField> {
-        Set(OmittableField.allCases.filter { contains(OmittedFields([$0])) })
+        Set(OmittableField.allCases.filter { contains(OmittedFields($0)) })
     }
 }
 

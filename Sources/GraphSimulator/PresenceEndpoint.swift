@@ -7,7 +7,8 @@ import Logging
 /// Order of checks: bearer token (401 `InvalidAuthenticationToken`), then the next queued fault if any, then the
 /// body: not JSON, no `ids` array, an empty list, more than 650 ids or an id that is not a GUID answer 400. Otherwise
 /// 200 `{"value":[...]}` with one presence per distinct known id, shuffled if configured; unknown ids per
-/// ``UnknownIDBehaviour``. Every answer carries `request-id` and echoes `client-request-id`.
+/// ``UnknownIDBehaviour``; objects may leave fields out per the ``AnswerShortening`` in force. Every answer carries
+/// `request-id` and echoes `client-request-id`.
 struct PresenceEndpoint: Sendable {
     let tenant: SimulatedTenant
     let json: PresenceJSON

@@ -83,6 +83,7 @@ final class SimulatedTenant: Sendable {
             result.reserveCapacity(indices.count)
             var changes = 0
             var sequenceOnly = 0
+            var shortened = 0
             for index in indices {
                 var presence = state.user(at: index, seed: configuration.seed)
                 if state.random.nextUnit() < changeProbability {
@@ -99,6 +100,7 @@ final class SimulatedTenant: Sendable {
                 var omitted: OmittedFields = []
                 if let shortening {
                     omitted = shortening.omissions(forUser: index, using: &state.shorteningRandom)
+                    shortened += omitted.isEmpty ? 0 : 1
                 }
                 if record {
                     state.record(shown, omitted: omitted, index: index)
@@ -111,6 +113,7 @@ final class SimulatedTenant: Sendable {
             state.statistics.usersServed += result.count
             state.statistics.changesServed += changes
             state.statistics.sequenceOnlyChangesServed += sequenceOnly
+            state.statistics.shortenedObjectsServed += shortened
             return result
         }
     }

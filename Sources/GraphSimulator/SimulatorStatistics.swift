@@ -16,6 +16,8 @@ public struct SimulatorStatistics: Sendable, Codable, Equatable {
     public var changesServed: Int = 0
     /// Served presences whose `sequenceNumber` alone grew just before being served.
     public var sequenceOnlyChangesServed: Int = 0
+    /// Presence objects counted in `usersServed` that left fields out (see ``AnswerShortening``).
+    public var shortenedObjectsServed: Int = 0
     /// Presence and token requests answered by an injected fault.
     public var faultsServed: Int = 0
     /// Requests refused with a 4xx by validation (bad token, bad body, bad credentials), faults excluded.

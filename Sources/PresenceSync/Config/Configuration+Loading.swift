@@ -44,8 +44,8 @@ extension Configuration {
         let endpoints = try parseEndpoints(&root)
         let selection = try parseUserSelection(&root, baseDirectory: baseDirectory)
         let databasePath = try parseDatabasePath(&root, environment: environment, baseDirectory: baseDirectory)
-        let synchronousName = try root.string("databaseSynchronous") ?? PresenceStore.SynchronousMode.full.rawValue
-        guard let databaseSynchronous = PresenceStore.SynchronousMode(rawValue: synchronousName.lowercased()) else {
+        let synchronousName = try root.string("databaseSynchronous") ?? SynchronousMode.full.rawValue
+        guard let databaseSynchronous = SynchronousMode(rawValue: synchronousName.lowercased()) else {
             throw ConfigError(key: "databaseSynchronous", "'\(synchronousName)' is not one of: full, normal")
         }
         let polling = try parsePolling(&root)

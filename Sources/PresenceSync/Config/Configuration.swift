@@ -26,7 +26,7 @@ public struct Configuration: Sendable, Equatable {
     public var databasePath: String
     /// FULL (default): every commit is on disk before its events leave; NORMAL: faster, but the last commits
     /// may be lost on power loss.
-    public var databaseSynchronous: PresenceStore.SynchronousMode = .full
+    public var databaseSynchronous: SynchronousMode = .full
     public var polling: PollingSettings
     public var events: EventSettings
     public var logLevel: Logger.Level

@@ -79,14 +79,6 @@ public final class PresenceStore: @unchecked Sendable {
         }
     }
 
-    /// How hard SQLite pushes each commit to the disk.
-    public enum SynchronousMode: String, Sendable, CaseIterable {
-        /// Every commit is on disk before it returns: a committed change (and its event id) survives a power loss.
-        case full
-        /// Commits survive a crash of the process but the last ones may be lost on power loss; faster.
-        case normal
-    }
-
     /// WAL so readers never block the writer; the chosen sync mode (FULL by default, so a committed change and
     /// its event id survive a power loss, not only a crash); a busy timeout so an operator's long read does not
     /// fail a batch; a 2 MiB page cache, which holds the interior pages of every index a cycle walks (the leaves

@@ -64,7 +64,7 @@ public struct ServiceStatus: Sendable, Equatable, Encodable {
             let db = try Connection(path: path, mode: .readOnly)
             try db.execute("BEGIN")
             defer { try? db.execute("COMMIT") }
-            let tables = Set(try strings(db, "SELECT name FROM sqlite_schema WHERE type = 'table'"))
+            let tables = Set(try strings(db, "SELECT name FROM sqlite_schema WHERE type IN ('table', 'view')"))
             guard tables.isSuperset(of: ["presence_current", "poll_cycles"]) else {
                 throw HistoryQueryProblem("not a presence-sync database (tables missing)")
             }
