@@ -267,7 +267,9 @@ public final class GraphSimulator: Sendable {
         router.post("v1.0/communications/getPresencesByUserId") { request, context in
             let arrived = ContinuousClock.now
             let response = try await presence.respond(to: request, context: context)
-            log.records.withLock { $0.append(PresenceRequestRecord(arrivedAt: arrived, status: Int(response.status.code))) }
+            log.records.withLock {
+                $0.append(PresenceRequestRecord(arrivedAt: arrived, status: Int(response.status.code)))
+            }
             return response
         }
         ControlEndpoints(tenant: tenant).register(on: router)

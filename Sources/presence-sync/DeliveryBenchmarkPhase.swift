@@ -102,9 +102,12 @@ struct DeliveryBenchmarkPhase: Sendable {
             {
                 drainedAt = .now
                 cpuAtDrain = BenchmarkProcessSample.current(pid: child.pid)?.cpuSeconds
-                progress("\(name): drained after \(Self.seconds(.now - started)) s; waiting for \(cyclesAfter) more cycles")
+                progress(
+                    "\(name): drained after \(Self.seconds(.now - started)) s; waiting for \(cyclesAfter) more cycles")
             }
-            if let drainedAt, cycles.withLock({ $0.filter { $0.finishedAt > drainedAt }.count }) >= cyclesAfter { break }
+            if let drainedAt, cycles.withLock({ $0.filter { $0.finishedAt > drainedAt }.count }) >= cyclesAfter {
+                break
+            }
         }
         guard let drainedAt else {
             throw BenchmarkError("the backlog was not delivered within \(Int(timeout)) s (see \(directory.path))")
@@ -140,7 +143,9 @@ struct DeliveryBenchmarkPhase: Sendable {
         guard !ids.isEmpty else { throw BenchmarkError("the simulator listed no users") }
         let store = try PresenceStore(path: path, synchronous: .normal, logger: Logger(label: "benchmark-seed"))
         let users = min(ids.count, events)
-        let availabilities = [("Available", "Available"), ("Busy", "InAMeeting"), ("Away", "Away"), ("DoNotDisturb", "Presenting")]
+        let availabilities = [
+            ("Available", "Available"), ("Busy", "InAMeeting"), ("Away", "Away"), ("DoNotDisturb", "Presenting"),
+        ]
         var written = 0
         var round = 0
         var last: Int64 = 0

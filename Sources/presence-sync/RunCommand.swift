@@ -23,7 +23,8 @@ struct RunCommand: AsyncParsableCommand {
     func validate() throws {
         if let maxCycles, maxCycles < 1 { throw ValidationError("--max-cycles must be at least 1") }
         if let logLevel, (try? Configuration.parseLogLevel(logLevel, key: "--log-level")) == nil {
-            throw ValidationError("--log-level '\(logLevel)' is not a log level (trace, debug, info, notice, warning, error, critical)")
+            throw ValidationError(
+                "--log-level '\(logLevel)' is not a log level (trace, debug, info, notice, warning, error, critical)")
         }
     }
 

@@ -53,7 +53,8 @@ struct SimulateCommand: AsyncParsableCommand {
         // The first line on stdout is machine-readable, so scripts (and the benchmark) can find the port.
         FileHandle.standardOutput.write(Data("listening on \(simulator.baseURL) port \(bound)\n".utf8))
         logger.info(
-            "simulated tenant ready", metadata: [
+            "simulated tenant ready",
+            metadata: [
                 "url": "\(simulator.baseURL)", "users": "\(users)", "tenant": "\(settings.tenantID)",
                 "client": "\(settings.clientID)",
             ])

@@ -13,7 +13,8 @@ extension Configuration {
             throw ConfigError(file: path, key: nil, "cannot read the file (\(Self.reason(error)))")
         }
         do {
-            return try parse(data, environment: environment, baseDirectory: (path as NSString).deletingLastPathComponent)
+            return try parse(
+                data, environment: environment, baseDirectory: (path as NSString).deletingLastPathComponent)
         } catch var error {
             error.file = path
             throw error
@@ -160,12 +161,14 @@ extension Configuration {
                 "presence polling is not offered in the China (21Vianet) cloud: Microsoft does not provide "
                     + "getPresencesByUserId there")
         }
-        let authority = try root.string("authorityHost").map { (text) throws(ConfigError) in
-            try GraphEndpoints.validatedBaseURL(text, key: "authorityHost")
-        } ?? cloud.authorityHost
-        let graph = try root.string("graphBaseURL").map { (text) throws(ConfigError) in
-            try GraphEndpoints.validatedBaseURL(text, key: "graphBaseURL")
-        } ?? cloud.graphBaseURL
+        let authority =
+            try root.string("authorityHost").map { (text) throws(ConfigError) in
+                try GraphEndpoints.validatedBaseURL(text, key: "authorityHost")
+            } ?? cloud.authorityHost
+        let graph =
+            try root.string("graphBaseURL").map { (text) throws(ConfigError) in
+                try GraphEndpoints.validatedBaseURL(text, key: "graphBaseURL")
+            } ?? cloud.graphBaseURL
         let scope = try root.string("scope") ?? "\(graph)/.default"
         return GraphEndpoints(cloud: cloud, authorityHost: authority, graphBaseURL: graph, scope: scope)
     }

@@ -11,7 +11,8 @@ extension SecretSource {
     /// Reads the secret now, trimming one trailing newline (files written by `echo` end in one).
     ///
     /// Read at sign-in time rather than at start, so a rotated secret file is picked up without a restart.
-    public func read(environment: [String: String] = ProcessInfo.processInfo.environment) throws(SecretError) -> String {
+    public func read(environment: [String: String] = ProcessInfo.processInfo.environment) throws(SecretError) -> String
+    {
         let raw: String
         switch self {
         case .file(let path):
@@ -22,7 +23,8 @@ extension SecretSource {
         case .systemdCredential(let name):
             guard let directory = environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty else {
                 throw SecretError(
-                    source: self, problem: "$CREDENTIALS_DIRECTORY is not set (add LoadCredential=\(name):... to the unit)")
+                    source: self,
+                    problem: "$CREDENTIALS_DIRECTORY is not set (add LoadCredential=\(name):... to the unit)")
             }
             raw = try Self.readFile("\(directory)/\(name)", source: self)
         }

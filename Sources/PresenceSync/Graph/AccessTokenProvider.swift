@@ -183,15 +183,15 @@ public actor AccessTokenProvider {
             throw .authentication(Self.parseFailure(answer))
         }
         guard let reply = try? JSONDecoder().decode(TokenReply.self, from: Data(answer.body.readableBytesView)),
-            !reply.access_token.isEmpty, reply.expires_in > 0
+            !reply.accessToken.isEmpty, reply.expiresIn > 0
         else {
             throw .authentication(
                 AuthenticationError(status: 200, detail: "the token endpoint's answer has no usable access_token"))
         }
-        logger.debug("signed in", metadata: ["expires_in": "\(reply.expires_in)"])
-        let lifetime = Duration.seconds(reply.expires_in)
+        logger.debug("signed in", metadata: ["expires_in": "\(reply.expiresIn)"])
+        let lifetime = Duration.seconds(reply.expiresIn)
         return AccessToken(
-            value: reply.access_token, expiresAt: started + lifetime,
+            value: reply.accessToken, expiresAt: started + lifetime,
             refreshAt: started + max(lifetime - refreshMargin, lifetime / 2))
     }
 
@@ -218,16 +218,30 @@ public actor AccessTokenProvider {
         return String(format: "%.1f", Double(milliseconds) / 1000)
     }
 
+    /// Entra's token answer; its JSON names are snake_case, mapped by `CodingKeys`.
     private struct TokenReply: Decodable {
-        var access_token: String
-        var expires_in: Int
+        var accessToken: String
+        var expiresIn: Int
+
+        enum CodingKeys: String, CodingKey {
+            case accessToken = "access_token"
+            case expiresIn = "expires_in"
+        }
     }
 
+    /// Entra's error document (fields as in its OAuth 2.0 error answers).
     private struct FailureReply: Decodable {
         var error: String?
-        var error_description: String?
-        var error_codes: [Int]?
-        var trace_id: String?
+        var errorDescription: String?
+        var errorCodes: [Int]?
+        var traceID: String?
+
+        enum CodingKeys: String, CodingKey {
+            case error
+            case errorDescription = "error_description"
+            case errorCodes = "error_codes"
+            case traceID = "trace_id"
+        }
     }
 
     /// Reads Entra's error document; an answer that is not one still yields a useful message.
@@ -238,14 +252,14 @@ public actor AccessTokenProvider {
                 detail: "the token endpoint answered HTTP \(answer.status) without an error document",
                 retryAfterSeconds: answer.retryAfterSeconds)
         }
-        let description = reply.error_description ?? "no description"
+        let description = reply.errorDescription ?? "no description"
         let firstLine = description.split(whereSeparator: \.isNewline).first.map(String.init) ?? description
-        var code = reply.error_codes?.first
+        var code = reply.errorCodes?.first
         if code == nil, firstLine.hasPrefix("AADSTS") {
             code = Int(firstLine.dropFirst(6).prefix { $0.isNumber })
         }
         return AuthenticationError(
-            status: answer.status, error: reply.error, aadstsCode: code, detail: firstLine, traceID: reply.trace_id,
+            status: answer.status, error: reply.error, aadstsCode: code, detail: firstLine, traceID: reply.traceID,
             retryAfterSeconds: answer.retryAfterSeconds)
     }
 }

@@ -43,7 +43,8 @@ public struct GraphRetryPolicy: Sendable, Equatable {
         }
         guard attempt < maxAttempts else { return .giveUp }
         let asked = retryAfter.map { Duration.milliseconds(Int64((max(0, $0) * 1000).rounded(.up))) }
-        let delay = Backoff(initial: initial, maximum: maximum).wait(attempt: attempt, jitter: jitter, retryAfter: asked)
+        let delay = Backoff(initial: initial, maximum: maximum).wait(
+            attempt: attempt, jitter: jitter, retryAfter: asked)
         return .retry(after: delay, throttled: throttled)
     }
 }

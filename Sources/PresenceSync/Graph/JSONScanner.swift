@@ -137,7 +137,12 @@ struct JSONScanner {
     /// making one (no allocation for words every answer repeats).
     mutating func readString(known: (UnsafeBufferPointer<UInt8>) -> String?) throws(Failure) -> String {
         var word: String?
-        if try readPlainString(where: { word = known($0); return word != nil }) != nil, let word { return word }
+        if try readPlainString(where: {
+            word = known($0)
+            return word != nil
+        }) != nil, let word {
+            return word
+        }
         return try readString()
     }
 
@@ -239,7 +244,8 @@ struct JSONScanner {
 
     /// The rest of one member after its key: the colon and the value (read by `member`).
     private mutating func readMember(
-        _ key: UnsafeBufferPointer<UInt8>, _ member: (inout JSONScanner, UnsafeBufferPointer<UInt8>) throws(Failure) -> Void
+        _ key: UnsafeBufferPointer<UInt8>,
+        _ member: (inout JSONScanner, UnsafeBufferPointer<UInt8>) throws(Failure) -> Void
     ) throws(Failure) {
         skipWhitespace()
         try expect(UInt8(ascii: ":"), "':' after an object key")

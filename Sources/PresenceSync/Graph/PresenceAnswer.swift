@@ -37,7 +37,8 @@ enum PresenceAnswer {
                         try readPresence(&scanner, index: index, into: &fields)
                         omissions.add(fields.omitted)
                         presences.append(
-                            ScannedPresence(key: fields.key, fingerprint: fields.fingerprint, range: start..<scanner.offset))
+                            ScannedPresence(
+                                key: fields.key, fingerprint: fields.fingerprint, range: start..<scanner.offset))
                     }
                 }
             }
@@ -67,7 +68,8 @@ enum PresenceAnswer {
 
     /// Decodes a whole answer into observations (ids lower-cased as sent): for the operator commands and tests;
     /// the poll cycle uses `scan` and `decode(object:)`.
-    static func decode(_ bytes: some Collection<UInt8>, requestID: String?) throws(GraphError) -> [PresenceObservation] {
+    static func decode(_ bytes: some Collection<UInt8>, requestID: String?) throws(GraphError) -> [PresenceObservation]
+    {
         let result: Result<[PresenceObservation], GraphError> =
             bytes.withContiguousStorageIfAvailable { decodeAll($0, requestID: requestID) }
             ?? Array(bytes).withUnsafeBufferPointer { decodeAll($0, requestID: requestID) }

@@ -117,7 +117,8 @@ public final class Daemon: Sendable {
             metadata: [
                 "users": "\(configuration.users.count)", "upns": "\(configuration.userPrincipalNames.count)",
                 "groups": "\(configuration.groups.count)", "database": "\(configuration.databasePath)",
-                "interval": "\(configuration.polling.intervalSeconds)s", "graph": "\(configuration.endpoints.graphBaseURL)",
+                "interval": "\(configuration.polling.intervalSeconds)s",
+                "graph": "\(configuration.endpoints.graphBaseURL)",
             ])
         notifier.ready(status: "started; resolving users, then the first cycle runs")
 

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Process-wide memory settings for a long-running daemon.
@@ -13,10 +13,10 @@ public enum MemoryTuning {
     /// C library without it this does nothing.
     public static func limitMallocArenas() {
         #if canImport(Glibc)
-        typealias MallOpt = @convention(c) (Int32, Int32) -> Int32
-        let mArenaMax: Int32 = -8  // M_ARENA_MAX in <malloc.h>
-        guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "mallopt") else { return }
-        _ = unsafeBitCast(symbol, to: MallOpt.self)(mArenaMax, 2)
+            typealias MallOpt = @convention(c) (Int32, Int32) -> Int32
+            let mArenaMax: Int32 = -8  // M_ARENA_MAX in <malloc.h>
+            guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "mallopt") else { return }
+            _ = unsafeBitCast(symbol, to: MallOpt.self)(mArenaMax, 2)
         #endif
     }
 }

@@ -73,4 +73,3 @@ final class OutboxReaders: Sendable {
     /// Cancels every reader and waits until each has saved its cursor and stopped.
     func stopAll() async { await apply([]) }
 }
-

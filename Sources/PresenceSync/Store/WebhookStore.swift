@@ -63,7 +63,8 @@ extension PresenceStore {
     /// The stored `Retry-After` time of `endpoint`, if any.
     public func webhookNotBefore(endpoint: String) async throws(StoreError) -> Timestamp? {
         try await withConnection("reading the Retry-After of \(endpoint)") { db in
-            let text = try db.cachedStatement("SELECT value FROM store_info WHERE key = ?1")
+            let text =
+                try db.cachedStatement("SELECT value FROM store_info WHERE key = ?1")
                 .queryOne([.text("webhook_not_before:\(endpoint)")]) { $0.text(0) } ?? nil
             return text.flatMap { Timestamp(iso8601: $0) }
         }

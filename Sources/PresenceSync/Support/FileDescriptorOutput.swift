@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Unbuffered output to a file descriptor, shared by the event stream (stdout) and the log (stderr).

@@ -254,7 +254,8 @@ public final class PresencePoller: Sendable {
                 if case .authentication = error {
                     // The token provider logs a failing sign-in once per streak, with what to do about it.
                     logger.debug(
-                        "batch skipped this cycle: not signed in", metadata: ["users": "\(ids.count)", "error": "\(error)"])
+                        "batch skipped this cycle: not signed in",
+                        metadata: ["users": "\(ids.count)", "error": "\(error)"])
                 } else {
                     logger.warning(
                         "batch skipped this cycle",
