@@ -7,7 +7,7 @@ import Synchronization
 /// one seeded PRNG, so the same sequence of requests yields the same answers.
 final class SimulatedTenant: Sendable {
     /// A user as served by one answer: its index in the directory, the state it was served with and the fields
-    /// its object leaves out (see ``AnswerShortening``). 24 bytes, as before `omitted` was added.
+    /// its object leaves out (see ``AnswerShortening``). `omitted` sits in padding: still 24 bytes.
     struct ServedUser: Sendable {
         let index: Int32
         let omitted: OmittedFields

@@ -85,7 +85,7 @@ struct AccessTokenProviderTests {
             _ = try await tokens.token()
             Issue.record("sign-in must fail")
         } catch {
-            guard case .authentication(let failure) = error else {
+            guard let failure = error.authenticationFailure else {
                 Issue.record("expected an authentication error, got \(error)")
                 return
             }

@@ -60,12 +60,12 @@ struct PresenceAnswerTests {
             _ = try PresenceAnswer.decode(Array(body.utf8), requestID: "req-42")
             Issue.record("\(body) must be refused")
         } catch {
-            guard case .malformedAnswer(let found, let requestID) = error else {
+            guard error.code == .malformedAnswer, let found = error.reason else {
                 Issue.record("unexpected error \(error)")
                 return
             }
             #expect(found.contains(reason), "\(found) should mention \(reason)")
-            #expect(requestID == "req-42")
+            #expect(error.requestID == "req-42")
             #expect(error.description.contains("req-42"))
         }
     }

@@ -123,7 +123,7 @@ struct SignInBackoffTests {
                 _ = try await tokens.token()
             } catch {
                 failures += 1
-                guard case .transport = error else {
+                guard error.code == .transport else {
                     Issue.record("expected a transport error, got \(error)")
                     break
                 }

@@ -130,7 +130,7 @@ public actor AccessTokenProvider {
                 "next_attempt_in": "\(Self.seconds(delay))s",
             ]
             if let code = state.aadstsCode { metadata["aadsts"] = "\(code)" }
-            if case .transport = error {
+            if error.code == .transport {
                 metadata["hint"] = "the token endpoint cannot be reached: check the network, proxy and authorityHost"
             }
             if previous == nil || !Self.sameProblem(previous, error) {
@@ -198,18 +198,16 @@ public actor AccessTokenProvider {
     /// Two failures are the same problem when they have the same AADSTS code and status, or are the same
     /// transport failure: a repeat is not logged at error level again.
     private static func sameProblem(_ previous: GraphError?, _ next: GraphError) -> Bool {
-        switch (previous, next) {
-        case (.authentication(let a)?, .authentication(let b)):
+        guard let previous, previous.code == next.code else { return false }
+        if let a = previous.authenticationFailure, let b = next.authenticationFailure {
             return a.aadstsCode == b.aadstsCode && a.status == b.status && (a.aadstsCode != nil || a.detail == b.detail)
-        case (.transport(let a, _)?, .transport(let b, _)):
-            return a == b
-        default:
-            return previous == next
         }
+        if next.code == .transport { return previous.url == next.url }
+        return previous == next
     }
 
     private static func retryAfter(of error: GraphError) -> Duration? {
-        guard case .authentication(let failure) = error, let seconds = failure.retryAfterSeconds else { return nil }
+        guard let seconds = error.authenticationFailure?.retryAfterSeconds else { return nil }
         return .milliseconds(Int64(max(0, min(seconds, 3600)) * 1000))
     }
 

@@ -21,24 +21,4 @@ extension GraphError {
             answer.status, code: document?.error.code, message: document?.error.message,
             requestID: answer.requestID, retryAfterSeconds: answer.retryAfterSeconds)
     }
-
-    /// Graph's `error.code` when this is a status error, else nil.
-    public var graphCode: String? {
-        if case .status(_, let code, _, _, _) = self { return code }
-        return nil
-    }
-
-    /// The HTTP status when this is a status error, else nil.
-    public var httpStatus: Int? {
-        if case .status(let status, _, _, _, _) = self { return status }
-        return nil
-    }
-
-    /// The request-id Graph gave the failed request, when known.
-    public var requestID: String? {
-        switch self {
-        case .status(_, _, _, let requestID, _), .malformedAnswer(_, let requestID): requestID
-        case .transport, .authentication, .cancelled: nil
-        }
-    }
 }

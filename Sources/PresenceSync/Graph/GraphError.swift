@@ -1,44 +1,117 @@
 /// Everything that can go wrong talking to Entra or Graph, with the context an operator needs.
 ///
-/// Messages carry URLs, status codes, Graph error codes and request ids, never tokens or secrets.
-public enum GraphError: Error, CustomStringConvertible, Sendable, Equatable {
-    /// The connection failed or timed out.
-    case transport(url: String, reason: String)
-    /// Graph answered with an error status; `code` is Graph's `error.code`.
-    case status(Int, code: String?, message: String?, requestID: String?, retryAfterSeconds: Double?)
+/// A struct wrapping a `Code` (swift-service-lifecycle's error style) rather than an enum: a new kind of failure
+/// can be added without breaking callers, who compare `code` instead of switching over every case. Messages carry
+/// URLs, status codes, Graph error codes and request ids, never tokens or secrets.
+public struct GraphError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// The kind of failure.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Base: String, Hashable, Sendable {
+            case transport, status, malformedAnswer, authentication, cancelled
+        }
+
+        private let base: Base
+
+        /// The connection failed or timed out.
+        public static let transport = Code(base: .transport)
+        /// Graph answered with an error status.
+        public static let status = Code(base: .status)
+        /// Graph answered 200 but the body is not the documented shape.
+        public static let malformedAnswer = Code(base: .malformedAnswer)
+        /// Signing in failed.
+        public static let authentication = Code(base: .authentication)
+        /// The work was cancelled because the daemon is stopping.
+        public static let cancelled = Code(base: .cancelled)
+
+        public var description: String { base.rawValue }
+    }
+
+    /// What kind of failure this is.
+    public let code: Code
+    /// The URL of a request that got no answer (`transport`).
+    public private(set) var url: String?
+    /// Why: the transport failure, or what is wrong with a malformed answer.
+    public private(set) var reason: String?
+    /// The HTTP status (`status`).
+    public private(set) var httpStatus: Int?
+    /// Graph's `error.code` (`status`), when its answer had an error document.
+    public private(set) var graphCode: String?
+    /// Graph's `error.message` (`status`).
+    public private(set) var message: String?
+    /// The request-id Graph gave the failed request, when known.
+    public private(set) var requestID: String?
+    /// `Retry-After` in seconds, when the answer carried one (`status`).
+    public private(set) var retryAfterSeconds: Double?
+    /// Entra's refusal (`authentication`).
+    public private(set) var authenticationFailure: AuthenticationError?
+
+    private init(_ code: Code) { self.code = code }
+
+    /// The connection to `url` failed or timed out.
+    public static func transport(url: String, reason: String) -> GraphError {
+        var error = GraphError(.transport)
+        error.url = url
+        error.reason = reason
+        return error
+    }
+
+    /// Graph answered `status`; `code` is Graph's `error.code`.
+    public static func status(
+        _ status: Int, code: String?, message: String?, requestID: String?, retryAfterSeconds: Double?
+    ) -> GraphError {
+        var error = GraphError(.status)
+        error.httpStatus = status
+        error.graphCode = code
+        error.message = message
+        error.requestID = requestID
+        error.retryAfterSeconds = retryAfterSeconds
+        return error
+    }
+
     /// Graph answered 200 but the body is not the documented shape.
-    case malformedAnswer(reason: String, requestID: String?)
+    public static func malformedAnswer(reason: String, requestID: String?) -> GraphError {
+        var error = GraphError(.malformedAnswer)
+        error.reason = reason
+        error.requestID = requestID
+        return error
+    }
+
     /// Signing in failed.
-    case authentication(AuthenticationError)
+    public static func authentication(_ failure: AuthenticationError) -> GraphError {
+        var error = GraphError(.authentication)
+        error.authenticationFailure = failure
+        return error
+    }
+
     /// The work was cancelled because the daemon is stopping.
-    case cancelled
+    public static let cancelled = GraphError(.cancelled)
 
     public var description: String {
-        switch self {
-        case .transport(let url, let reason):
-            return "request to \(url) failed: \(reason)"
-        case .status(let status, let code, let message, let requestID, let retryAfter):
-            var text = "Graph answered HTTP \(status)"
-            if let code { text += " \(code)" }
+        switch code {
+        case .transport:
+            return "request to \(url ?? "?") failed: \(reason ?? "unknown reason")"
+        case .status:
+            var text = "Graph answered HTTP \(httpStatus ?? 0)"
+            if let graphCode { text += " \(graphCode)" }
             if let message { text += ": \(message)" }
-            if let retryAfter { text += " (Retry-After \(retryAfter) s)" }
+            if let retryAfterSeconds { text += " (Retry-After \(retryAfterSeconds) s)" }
             if let requestID { text += " [request-id \(requestID)]" }
             return text
-        case .malformedAnswer(let reason, let requestID):
-            return "Graph's answer is malformed: \(reason)" + (requestID.map { " [request-id \($0)]" } ?? "")
-        case .authentication(let error):
-            return error.description
-        case .cancelled:
-            return "cancelled"
+        case .malformedAnswer:
+            return "Graph's answer is malformed: \(reason ?? "")" + (requestID.map { " [request-id \($0)]" } ?? "")
+        case .authentication:
+            return authenticationFailure?.description ?? "sign-in failed"
+        default:
+            return code.description
         }
     }
 
     /// True when a later attempt may succeed (throttling, server trouble, network trouble).
     public var isTransient: Bool {
-        switch self {
+        switch code {
         case .transport: true
-        case .status(let status, _, _, _, _): status == 429 || status >= 500
-        case .malformedAnswer, .authentication, .cancelled: false
+        case .status: httpStatus == 429 || (httpStatus ?? 0) >= 500
+        default: false
         }
     }
 }

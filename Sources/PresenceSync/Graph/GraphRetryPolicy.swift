@@ -31,14 +31,15 @@ public struct GraphRetryPolicy: Sendable, Equatable {
     public func decide(_ error: GraphError, attempt: Int, jitter: Double) -> Decision {
         let retryAfter: Double?
         let throttled: Bool
-        switch error {
-        case .transport:
+        if error.code == .transport {
             retryAfter = nil
             throttled = false
-        case .status(let status, _, _, _, let seconds) where status == 429 || [500, 502, 503, 504].contains(status):
-            retryAfter = seconds
-            throttled = status == 429 || (status == 503 && seconds != nil)
-        case .status, .malformedAnswer, .authentication, .cancelled:
+        } else if error.code == .status, let status = error.httpStatus,
+            status == 429 || [500, 502, 503, 504].contains(status)
+        {
+            retryAfter = error.retryAfterSeconds
+            throttled = status == 429 || (status == 503 && error.retryAfterSeconds != nil)
+        } else {
             return .giveUp
         }
         guard attempt < maxAttempts else { return .giveUp }

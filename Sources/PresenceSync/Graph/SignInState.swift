@@ -19,7 +19,7 @@ public struct SignInState: Sendable, Equatable {
 
     /// The AADSTS code of the last failure, when Entra gave one.
     public var aadstsCode: Int? {
-        guard case .authentication(let failure)? = lastFailure else { return nil }
+        guard let failure = lastFailure?.authenticationFailure else { return nil }
         return failure.aadstsCode
     }
 }

@@ -215,16 +215,5 @@ enum ResolutionBackoff {
 extension GraphError {
     /// True when Graph was not reached at all (network, sign-in) or the work was cancelled: further requests now
     /// would fail the same way.
-    var isUnreachable: Bool {
-        switch self {
-        case .transport, .authentication, .cancelled: true
-        case .status, .malformedAnswer: false
-        }
-    }
-
-    /// `Retry-After` in seconds when this is a status error that carried one.
-    var retryAfterSeconds: Double? {
-        if case .status(_, _, _, _, let retryAfter) = self { return retryAfter }
-        return nil
-    }
+    var isUnreachable: Bool { [.transport, .authentication, .cancelled].contains(code) }
 }

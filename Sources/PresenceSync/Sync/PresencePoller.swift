@@ -251,7 +251,7 @@ public final class PresencePoller: Sendable {
             if Task.isCancelled || error == .cancelled { return nil }
             switch retryPolicy.decide(error, attempt: attempt, jitter: Double.random(in: 0...1)) {
             case .giveUp:
-                if case .authentication = error {
+                if error.code == .authentication {
                     // The token provider logs a failing sign-in once per streak, with what to do about it.
                     logger.debug(
                         "batch skipped this cycle: not signed in",
