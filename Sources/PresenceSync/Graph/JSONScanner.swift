@@ -232,7 +232,10 @@ struct JSONScanner {
         guard peek() == UInt8(ascii: "\"") else { throw fail("expected an object key") }
         let start = offset + 1
         var cursor = start
-        while cursor < bytes.count, bytes[cursor] != UInt8(ascii: "\""), bytes[cursor] != UInt8(ascii: "\\") {
+        // Stops at a control character too, so that `readString` refuses it (found by the differential fuzzer).
+        while cursor < bytes.count, bytes[cursor] != UInt8(ascii: "\""), bytes[cursor] != UInt8(ascii: "\\"),
+            bytes[cursor] >= 0x20
+        {
             cursor += 1
         }
         if cursor < bytes.count, bytes[cursor] == UInt8(ascii: "\"") {
@@ -284,17 +287,21 @@ struct JSONScanner {
         throw fail("the document ends inside a string", at: start - 1)
     }
 
-    /// Decodes `XXXX` after `\u`, joining surrogate pairs; a lone surrogate becomes U+FFFD.
+    /// Decodes `XXXX` after `\u`, joining surrogate pairs; a lone surrogate becomes U+FFFD. An escape after a high
+    /// surrogate that is not its low half is left for the next call (it was swallowed before the fuzzer found it).
     private mutating func readUnicodeEscape() throws(Failure) -> [UInt8] {
         let high = try readHex4()
         var scalar = Unicode.Scalar(high)
         if (0xD800..<0xDC00).contains(high), offset + 1 < bytes.count, bytes[offset] == UInt8(ascii: "\\"),
             bytes[offset + 1] == UInt8(ascii: "u")
         {
+            let escape = offset
             offset += 2
             let low = try readHex4()
             if (0xDC00..<0xE000).contains(low) {
                 scalar = Unicode.Scalar(0x10000 + ((UInt32(high) - 0xD800) << 10) + (UInt32(low) - 0xDC00))
+            } else {
+                offset = escape
             }
         }
         return Array(String(Character(scalar ?? "\u{FFFD}")).utf8)

@@ -121,10 +121,14 @@ enum PresenceAnswer {
                             try scanner.withStringBytes { _ in }
                         }
                     case .statusMessage:
+                        // A repeated key replaces the earlier value whole (as Foundation reads it), so an object
+                        // starts from "omitted" rather than merging into what an earlier copy said.
                         if try scanner.readNullIfPresent() { return fields.statusMessage.clear() }
+                        fields.statusMessage = FieldValue()
                         try scanner.readObject { scanner, key throws(JSONScanner.Failure) in
                             guard key.spells("message") else { return try scanner.skipValue() }
                             if try scanner.readNullIfPresent() { return fields.statusMessage.clear() }
+                            fields.statusMessage = FieldValue()
                             try scanner.readObject { scanner, key throws(JSONScanner.Failure) in
                                 guard key.spells("content") else { return try scanner.skipValue() }
                                 try fields.statusMessage.readOptional(&scanner, decoding: fields.decoding)
@@ -135,6 +139,8 @@ enum PresenceAnswer {
                             fields.isOutOfOffice.set(false, null: true)
                             return fields.outOfOfficeMessage.clear()
                         }
+                        fields.isOutOfOffice = FieldValue()
+                        fields.outOfOfficeMessage = FieldValue()
                         try scanner.readObject { scanner, key throws(JSONScanner.Failure) in
                             if key.spells("message") {
                                 try fields.outOfOfficeMessage.readOptional(&scanner, decoding: fields.decoding)
@@ -147,6 +153,7 @@ enum PresenceAnswer {
                         }
                     case .workLocation:
                         if try scanner.readNullIfPresent() { return fields.workLocationType.clear() }
+                        fields.workLocationType = FieldValue()
                         try scanner.readObject { scanner, key throws(JSONScanner.Failure) in
                             guard key.spells("workLocationType") else { return try scanner.skipValue() }
                             try fields.workLocationType.readOptional(&scanner, decoding: fields.decoding)

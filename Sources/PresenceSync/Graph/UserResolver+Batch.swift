@@ -193,8 +193,11 @@ extension UserResolver {
     }
 }
 
-/// Waits between attempts of a directory read: Graph's `Retry-After` when it sends one, else 1, 2, 4, 8 s.
+/// When to retry a directory read: Graph's `Retry-After` when it sends one, else the shared `Backoff` from 1 s
+/// (1, 2, 4, 8 s), without jitter: a resolution's requests are few and already spread by the `$batch` answers.
 enum ResolutionBackoff {
+    /// The delays between attempts, before any `Retry-After`.
+    static let backoff = Backoff(initial: .seconds(1), maximum: .seconds(60))
     /// Attempts per request (the first one included).
     static let maxAttempts = 5
     /// No wait is longer than this, whatever `Retry-After` says: a resolution must end.
@@ -208,7 +211,8 @@ enum ResolutionBackoff {
 
     /// Seconds before attempt `attempt + 1` when Graph gave no `Retry-After`: 1, 2, 4, 8, ... up to 60.
     static func delay(attempt: Int) -> Double {
-        min(60, Double(1 << min(attempt, 6)))
+        let delay = backoff.delay(attempt: attempt + 1).components
+        return Double(delay.seconds) + Double(delay.attoseconds) / 1e18
     }
 }
 
