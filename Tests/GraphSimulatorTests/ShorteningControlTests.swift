@@ -15,7 +15,8 @@ struct ShorteningControlTests {
             let body = #"{"fields":["statusMessage","workLocation"],"userFraction":1,"answerFraction":1}"#
             let put = try await client.send("PUT", "/_simulator/shortening", headers: Self.json, body: Data(body.utf8))
             #expect(put.status == 204)
-            let expected = AnswerShortening(fields: [.statusMessage, .workLocation], userFraction: 1, answerFraction: 1)
+            let expected = AnswerShortening(
+                fields: [.statusMessage, .workLocation], userFraction: 1, answerFraction: 1)
             #expect(simulator.shortening == expected)
             let shown = try await client.send("GET", "/_simulator/shortening")
             #expect(try JSONDecoder().decode(AnswerShortening.self, from: shown.body) == expected)

@@ -13,7 +13,8 @@ struct ShorteningTests {
 
     @Test("shortened objects lack the chosen keys entirely (never null); unaffected users' objects stay complete")
     func absentNotNull() async throws {
-        let shortening = AnswerShortening(fields: [.statusMessage, .workLocation], userFraction: 0.3, answerFraction: 1)
+        let shortening = AnswerShortening(
+            fields: [.statusMessage, .workLocation], userFraction: 0.3, answerFraction: 1)
         try await withSimulator(.shortening(shortening, userCount: 200)) { simulator, client in
             let token = try await client.accessToken()
             let affected = Set(simulator.userIDs.filter(simulator.isAffectedByShortening))
@@ -65,6 +66,7 @@ struct ShorteningTests {
             #expect((0.15...0.25).contains(fraction), "\(shortenedServes) of \(affectedServes) serves shortened")
             let recorded = ids.flatMap(simulator.servedAnswers(for:)).filter { !$0.omittedFields.isEmpty }
             #expect(recorded.map(\.serveCount).reduce(0, +) == shortenedServes)
+            #expect(simulator.statistics.shortenedObjectsServed == shortenedServes)
         }
     }
 
@@ -106,24 +108,30 @@ struct ShorteningTests {
 
     @Test("answers are byte-identical to a simulator without the setting whenever no shortening is in force")
     func offIsByteIdentical() async throws {
+        // Bodies are compared as Booleans: a failure would otherwise print six answers of 100 users.
         let plain = try await Self.bodies(.testing(changeProbability: 0.3))
         let nobody = AnswerShortening(fields: Self.allFields, userFraction: 0, answerFraction: 1)
-        #expect(try await Self.bodies(.shortening(nobody, changeProbability: 0.3, record: false)) == plain)
+        let nobodyIsPlain = try await Self.bodies(.shortening(nobody, changeProbability: 0.3, record: false)) == plain
+        #expect(nobodyIsPlain, "a shortening that affects no user changes no byte")
         let never = AnswerShortening(fields: Self.allFields, userFraction: 1, answerFraction: 0)
-        #expect(try await Self.bodies(.shortening(never, changeProbability: 0.3, record: false)) == plain)
+        let neverIsPlain = try await Self.bodies(.shortening(never, changeProbability: 0.3, record: false)) == plain
+        #expect(neverIsPlain, "a shortening that never fires changes no byte")
 
         // In force for the first three requests, then turned off: the same states, in the same order, then the
         // same bytes.
         let heavy = AnswerShortening(fields: Self.allFields, userFraction: 0.6, answerFraction: 0.6)
         let configuration = SimulatorConfiguration.shortening(heavy, changeProbability: 0.3, record: false)
         let shortened = try await Self.bodies(configuration, turnOffAfter: 3)
-        #expect(try await Self.bodies(configuration, turnOffAfter: 3) == shortened, "same configuration, same bytes")
-        #expect(shortened[3...] == plain[3...])
+        let repeatable = try await Self.bodies(configuration, turnOffAfter: 3) == shortened
+        #expect(repeatable, "same configuration and requests, same bytes")
+        let plainAfterDelete = shortened[3...] == plain[3...]
+        #expect(plainAfterDelete, "after DELETE, the bytes of a simulator that never shortened")
         for (short, full) in zip(shortened[..<3], plain[..<3]) {
-            #expect(short != full)
+            #expect(short.count < full.count)
             let shortObjects = HTTPAnswer(status: 200, headers: [:], body: Data(short.utf8)).presences
             let fullObjects = HTTPAnswer(status: 200, headers: [:], body: Data(full.utf8)).presences
-            #expect(shortObjects.map { $0["id"] as? String } == fullObjects.map { $0["id"] as? String })
+            let sameOrder = shortObjects.map { $0["id"] as? String } == fullObjects.map { $0["id"] as? String }
+            #expect(sameOrder && shortObjects.count == 100, "the same users in the same order")
             for (object, expected) in zip(shortObjects, fullObjects) {
                 let state = try #require(simulatedPresence(from: expected))
                 #expect(simulatedPresence(from: object, filling: state) == state)
