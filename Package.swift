@@ -70,17 +70,27 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The benchmarks: child processes, /proc sampling, a webhook receiver, reports (`presence-sync benchmark`).
+        .target(
+            name: "PresenceSyncBenchmarks",
+            dependencies: [
+                "PresenceSync",
+                .product(name: "Logging", package: "swift-log"),
+                // The delivery benchmark's webhook receiver.
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         // The command line: subcommands only parse arguments and call into the libraries.
         .executableTarget(
             name: "presence-sync",
             dependencies: [
                 "PresenceSync",
                 "GraphSimulator",
+                "PresenceSyncBenchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-                // The delivery benchmark's webhook receiver.
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PresenceSyncBenchmarks
 
 /// `presence-sync benchmark`: the project's own benchmark of the daemon against the simulated tenant.
 ///
@@ -43,90 +44,30 @@ struct BenchmarkCommand: AsyncParsableCommand {
     var keep: String?
 
     func validate() throws {
-        guard cycles >= 2 else { throw ValidationError("--cycles must be at least 2 (cycle 1 is the initial load)") }
-        guard (0...1).contains(changeRate) else { throw ValidationError("--change-rate must be within 0...1") }
-        if let interval, interval < 0.1 { throw ValidationError("--interval must be at least 0.1 seconds") }
-        guard restartCycles >= 0 else { throw ValidationError("--restart-cycles must not be negative") }
-        guard cycleTimeout > 0 else { throw ValidationError("--cycle-timeout must be positive") }
+        if let problem = benchmark.problem { throw ValidationError(problem) }
     }
 
-    /// Interval that keeps cycles from overlapping at the targets: 0.3 s of CPU per 100,000 users leaves room.
-    static func defaultInterval(users: Int) -> Double { max(5, Double(users) / 10_000) }
+    /// The options as the library's benchmark takes them.
+    private var benchmark: PollingBenchmark {
+        var benchmark = PollingBenchmark()
+        benchmark.users = users.counts
+        benchmark.cycles = cycles
+        benchmark.restartCycles = restartCycles
+        benchmark.changeRate = changeRate
+        benchmark.interval = interval
+        benchmark.cycleTimeout = cycleTimeout
+        benchmark.json = json
+        benchmark.keep = keep
+        return benchmark
+    }
 
     func run() async throws {
-        BenchmarkCleanup.installInterruptHandlers()
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "?"
-        var document = BenchmarkReport.Document(
-            command: CommandLine.arguments, executable: executable,
-            processors: ProcessInfo.processInfo.activeProcessorCount,
-            clockTicksPerSecond: BenchmarkProcessSample.clockTicksPerSecond, targets: .init(), sizes: [])
-        for count in users.counts {
-            let interval = self.interval ?? Self.defaultInterval(users: count)
-            let directory = try workDirectory(users: count)
-            progress(
-                """
-                \(count) users, \(cycles) cycles every \(BenchmarkReport.number(interval, 1)) s, change rate \
-                \(changeRate); files in \(directory.path)
-                """)
-            // /proc/self/exe rather than its target: the very same binary even if a build replaces the file.
-            let session = BenchmarkSession(
-                executable: "/proc/self/exe", users: count, cycles: cycles, changeRate: changeRate,
-                interval: interval, cycleTimeout: cycleTimeout, restartCycles: restartCycles, directory: directory)
-            do {
-                let result = try await session.run()
-                document.sizes.append(result)
-                progress(summary(result))
-            } catch {
-                BenchmarkCleanup.forget(directory: directory.path)
-                if !document.sizes.isEmpty { print(BenchmarkReport.markdown(document)) }
-                printError("benchmark failed: \(error)")
-                throw ExitCode(1)
-            }
-            if keep == nil {
-                try? FileManager.default.removeItem(at: directory)
-                BenchmarkCleanup.forget(directory: directory.path)
-            }
+        do {
+            print(try await benchmark.run(), terminator: "")
+        } catch {
+            printError("\(error)")
+            throw ExitCode(1)
         }
-        print(BenchmarkReport.markdown(document), terminator: "")
-        if let json {
-            do {
-                try BenchmarkReport.writeJSON(document, to: json)
-            } catch {
-                printError("benchmark: cannot write \(json): \(error)")
-                throw ExitCode(1)
-            }
-        }
-    }
-
-    /// A fresh directory for one size: under `--keep`, or a temporary one removed afterwards (and on Ctrl-C).
-    private func workDirectory(users count: Int) throws -> URL {
-        let directory: URL
-        if let keep {
-            directory = URL(fileURLWithPath: keep).appendingPathComponent("\(count)-users")
-            if FileManager.default.fileExists(atPath: directory.path) {
-                // An old database would turn cycle 1 into a steady cycle and skew every number.
-                throw ValidationError("\(directory.path) already exists; remove it or choose another --keep")
-            }
-        } else {
-            directory = FileManager.default.temporaryDirectory
-                .appendingPathComponent("presence-sync-benchmark-\(getpid())-\(count)")
-            BenchmarkCleanup.register(directory: directory.path)
-        }
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        return directory
-    }
-
-    private func summary(_ result: BenchmarkSizeResult) -> String {
-        let perObservation = result.steady.microsecondsPerObservation.map { BenchmarkReport.number($0.median, 2) }
-        let peak = result.peakResidentMiB.map { BenchmarkReport.number($0, 1) }
-        return """
-            \(result.users) users done: \(perObservation ?? "?") µs CPU per observation, peak RSS \(peak ?? "?") MiB\
-            \(result.targetsMet ? "" : " (target missed: \(result.targetMisses.joined(separator: "; ")))")
-            """
-    }
-
-    private func progress(_ message: String) {
-        FileHandle.standardError.write(Data("benchmark: \(message)\n".utf8))
     }
 }
 

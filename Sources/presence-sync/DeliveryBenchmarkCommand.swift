@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PresenceSync
+import PresenceSyncBenchmarks
 
 /// `presence-sync benchmark-delivery`: webhook delivery throughput and backlog drain, measured from the outside.
 ///
@@ -43,12 +44,10 @@ struct DeliveryBenchmarkCommand: AsyncParsableCommand {
     var keep: String?
 
     func validate() throws {
-        guard singleEvents >= 1, backlog >= 1 else { throw ValidationError("backlogs must be at least 1 event") }
-        guard pollUsers >= 1 else { throw ValidationError("--poll-users must be at least 1") }
-        guard interval >= 0.5 else { throw ValidationError("--interval must be at least 0.5 seconds") }
         guard !selectedModes.isEmpty, selectedModes.count == modes.split(separator: ",").count else {
             throw ValidationError("--modes takes 'single', 'batch' or both, comma-separated")
         }
+        if let problem = benchmark.problem { throw ValidationError(problem) }
     }
 
     private var selectedModes: [WebhookEndpoint.Mode] {
@@ -61,84 +60,26 @@ struct DeliveryBenchmarkCommand: AsyncParsableCommand {
         }
     }
 
+    /// The options as the library's benchmark takes them.
+    private var benchmark: DeliveryBenchmark {
+        var benchmark = DeliveryBenchmark()
+        benchmark.singleEvents = singleEvents
+        benchmark.backlog = backlog
+        benchmark.pollUsers = pollUsers
+        benchmark.interval = interval
+        benchmark.timeout = timeout
+        benchmark.modes = selectedModes
+        benchmark.json = json
+        benchmark.keep = keep
+        return benchmark
+    }
+
     func run() async throws {
-        BenchmarkCleanup.installInterruptHandlers()
-        var results: [DeliveryBenchmarkResult] = []
-        for mode in selectedModes {
-            let name = mode == .structured ? "single" : "batch"
-            let directory: URL
-            if let keep {
-                directory = URL(fileURLWithPath: keep).appendingPathComponent(name)
-                if FileManager.default.fileExists(atPath: directory.path) {
-                    throw ValidationError("\(directory.path) already exists; remove it or choose another --keep")
-                }
-            } else {
-                directory = FileManager.default.temporaryDirectory
-                    .appendingPathComponent("presence-sync-delivery-\(getpid())-\(name)")
-                BenchmarkCleanup.register(directory: directory.path)
-            }
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let phase = DeliveryBenchmarkPhase(
-                mode: mode, events: mode == .structured ? singleEvents : backlog, pollUsers: pollUsers,
-                interval: interval, timeout: timeout, directory: directory, executable: "/proc/self/exe")
-            do {
-                var result = try await phase.run(progress: { Self.progress($0) })
-                result.mode = name
-                results.append(result)
-                Self.progress(
-                    "\(name): \(BenchmarkReport.number(result.eventsPerSecond, 0)) events/s, peak RSS "
-                        + "\(BenchmarkReport.number(result.peakResidentMiB, 1)) MiB")
-            } catch {
-                printError("benchmark-delivery failed (\(name)): \(error)")
-                throw ExitCode(1)
-            }
-            if keep == nil {
-                try? FileManager.default.removeItem(at: directory)
-                BenchmarkCleanup.forget(directory: directory.path)
-            }
+        do {
+            print(try await benchmark.run(), terminator: "")
+        } catch {
+            printError("\(error)")
+            throw ExitCode(1)
         }
-        print(Self.markdown(results), terminator: "")
-        if let json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(results).write(to: URL(fileURLWithPath: json))
-        }
-    }
-
-    static func markdown(_ results: [DeliveryBenchmarkResult]) -> String {
-        func median(_ values: [Double]) -> String {
-            guard !values.isEmpty else { return "–" }
-            let sorted = values.sorted()
-            return BenchmarkReport.number(sorted[sorted.count / 2], 0)
-        }
-        var text = """
-            | mode | backlog | events/s | drain time | daemon CPU | peak RSS | requests | bad signatures | \
-            cycle ms while draining (median) | cycle ms after | overruns |
-            |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
-
-            """
-        for result in results {
-            text += """
-                | \(result.mode) | \(result.backlog) | \(BenchmarkReport.number(result.eventsPerSecond, 0)) | \
-                \(BenchmarkReport.number(result.firstEventToDrainedSeconds, 1)) s | \
-                \(BenchmarkReport.number(result.daemonCPUSecondsToDrain, 1)) s | \
-                \(BenchmarkReport.number(result.peakResidentMiB, 1)) MiB | \(result.requests) | \
-                \(result.badSignatures) | \(median(result.cycleMillisecondsWhileDraining)) \
-                (\(result.cycleMillisecondsWhileDraining.count) cycles) | \(median(result.cycleMillisecondsAfter)) | \
-                \(result.overruns) |
-
-                """
-        }
-        text += """
-
-            Targets: single ≥ 2,000 events/s, batch ≥ 50,000 events/s, peak RSS < 64 MB while draining, polling \
-            unaffected (no overruns).
-
-            """
-        return text
-    }
-
-    private static func progress(_ message: String) {
-        FileHandle.standardError.write(Data("benchmark-delivery: \(message)\n".utf8))
     }
 }

@@ -91,7 +91,7 @@ enum PresenceAnswer {
                 var scanner = JSONScanner(UnsafeBufferPointer(rebasing: bytes[presence.range]))
                 var fields = PresenceFields(decoding: true)
                 try? readPresence(&scanner, index: 0, into: &fields)
-                return fields.observation(userID: fields.idText ?? "")
+                return fields.observation(userID: fields.texts?.id ?? "")
             })
     }
 
@@ -110,13 +110,18 @@ enum PresenceAnswer {
                 try within("\(path).\(String(decoding: key, as: UTF8.self))") { () throws(JSONScanner.Failure) in
                     switch PresenceKey(key) {
                     case .id: try fields.readID(&scanner)
-                    case .availability: try fields.availability.read(&scanner, decoding: fields.decoding)
-                    case .activity: try fields.activity.read(&scanner, decoding: fields.decoding)
+                    case .availability:
+                        // Read first: an optional-chained assignment would skip its right side when not decoding.
+                        let text = try fields.availability.read(&scanner, keeping: fields.texts)
+                        fields.texts?.availability = text
+                    case .activity:
+                        let text = try fields.activity.read(&scanner, keeping: fields.texts)
+                        fields.texts?.activity = text
                     case .sequenceNumber:
                         if try scanner.readNullIfPresent() {
-                            fields.sequenceNumber = nil
-                        } else if fields.decoding {
-                            fields.sequenceNumber = try scanner.readString()
+                            fields.texts?.sequenceNumber = nil
+                        } else if let texts = fields.texts {
+                            texts.sequenceNumber = try scanner.readString()
                         } else {
                             try scanner.withStringBytes { _ in }
                         }
@@ -131,7 +136,8 @@ enum PresenceAnswer {
                             fields.statusMessage = FieldValue()
                             try scanner.readObject { scanner, key throws(JSONScanner.Failure) in
                                 guard key.spells("content") else { return try scanner.skipValue() }
-                                try fields.statusMessage.readOptional(&scanner, decoding: fields.decoding)
+                                let text = try fields.statusMessage.readOptional(&scanner, keeping: fields.texts)
+                                fields.texts?.statusMessage = text
                             }
                         }
                     case .outOfOfficeSettings:
@@ -143,7 +149,8 @@ enum PresenceAnswer {
                         fields.outOfOfficeMessage = FieldValue()
                         try scanner.readObject { scanner, key throws(JSONScanner.Failure) in
                             if key.spells("message") {
-                                try fields.outOfOfficeMessage.readOptional(&scanner, decoding: fields.decoding)
+                                let text = try fields.outOfOfficeMessage.readOptional(&scanner, keeping: fields.texts)
+                                fields.texts?.outOfOfficeMessage = text
                             } else if key.spells("isOutOfOffice") {
                                 let flag = try scanner.readOptionalBool()
                                 fields.isOutOfOffice.set(flag ?? false, null: flag == nil)
@@ -156,7 +163,8 @@ enum PresenceAnswer {
                         fields.workLocationType = FieldValue()
                         try scanner.readObject { scanner, key throws(JSONScanner.Failure) in
                             guard key.spells("workLocationType") else { return try scanner.skipValue() }
-                            try fields.workLocationType.readOptional(&scanner, decoding: fields.decoding)
+                            let text = try fields.workLocationType.readOptional(&scanner, keeping: fields.texts)
+                            fields.texts?.workLocationType = text
                         }
                     case nil: try scanner.skipValue()
                     }
@@ -196,29 +204,28 @@ struct ScannedPresence {
     var range: Range<Int>
 }
 
-/// What `PresenceAnswer.readPresence` learns of one object: always the key and the fingerprint's parts, and the
-/// values themselves only when `decoding`.
+/// What `PresenceAnswer.readPresence` learns of one object: always the key and the fingerprint's parts (plain
+/// values, nothing to retain or release), and the texts themselves only when decoding.
 private struct PresenceFields {
-    let decoding: Bool
     var hasID = false
     var key: UserKey?
-    /// The id as sent, lower-cased (only when decoding).
-    var idText: String?
     var availability = FieldValue()
     var activity = FieldValue()
     var statusMessage = FieldValue()
     var isOutOfOffice = FieldValue()
     var outOfOfficeMessage = FieldValue()
     var workLocationType = FieldValue()
-    var sequenceNumber: String?
+    /// The decoded texts, nil when only scanning.
+    let texts: DecodedTexts?
 
-    init(decoding: Bool) { self.decoding = decoding }
+    init(decoding: Bool) { texts = decoding ? DecodedTexts() : nil }
 
     mutating func readID(_ scanner: inout JSONScanner) throws(JSONScanner.Failure) {
         hasID = true
-        let decoding = self.decoding
-        (key, idText) = try scanner.withStringBytes { bytes in
-            (UserKey(guid: bytes), decoding ? UserIDs.lowercased(bytes) : nil)
+        let texts = self.texts
+        key = try scanner.withStringBytes { bytes in
+            texts?.id = UserIDs.lowercased(bytes)
+            return UserKey(guid: bytes)
         }
     }
 
@@ -234,27 +241,43 @@ private struct PresenceFields {
     /// The fields' hashes combined in a fixed order, so the order of members in the object does not matter.
     var fingerprint: UInt64 {
         var hasher = FingerprintHasher()
-        for field in [availability, activity, statusMessage, isOutOfOffice, outOfOfficeMessage, workLocationType] {
-            hasher.combine(UInt64(field.kind.rawValue))
-            hasher.combine(field.hash)
-        }
+        availability.combine(into: &hasher)
+        activity.combine(into: &hasher)
+        statusMessage.combine(into: &hasher)
+        isOutOfOffice.combine(into: &hasher)
+        outOfOfficeMessage.combine(into: &hasher)
+        workLocationType.combine(into: &hasher)
         let fingerprint = hasher.finalize()
         return fingerprint == 0 ? 1 : fingerprint  // 0 means "none" to the store
     }
 
     func observation(userID: String) -> PresenceObservation {
-        PresenceObservation(
+        /// The text of a field that holds a value; nil when it is null or omitted.
+        func text(_ field: FieldValue, _ value: String?) -> String? { field.kind == .value ? value : nil }
+        return PresenceObservation(
             userID: userID,
             state: PresenceState(
-                availability: availability.text ?? "", activity: activity.text ?? "", statusMessage: statusMessage.text,
-                isOutOfOffice: isOutOfOffice.flag, outOfOfficeMessage: outOfOfficeMessage.text,
-                workLocationType: workLocationType.text),
-            sequenceNumber: sequenceNumber, omitted: omitted, fingerprint: fingerprint)
+                availability: texts?.availability ?? "", activity: texts?.activity ?? "",
+                statusMessage: text(statusMessage, texts?.statusMessage), isOutOfOffice: isOutOfOffice.flag,
+                outOfOfficeMessage: text(outOfOfficeMessage, texts?.outOfOfficeMessage),
+                workLocationType: text(workLocationType, texts?.workLocationType)),
+            sequenceNumber: texts?.sequenceNumber, omitted: omitted, fingerprint: fingerprint)
     }
 }
 
-/// One compared field of a presence object as sent: left out, null, or a value (its hash, and when decoding its
-/// text).
+/// The texts of one presence object being decoded in full (a class, so that the scan-only path carries one nil
+/// reference instead of seven optional strings to copy).
+private final class DecodedTexts {
+    var id: String?
+    var availability: String?
+    var activity: String?
+    var statusMessage: String?
+    var outOfOfficeMessage: String?
+    var workLocationType: String?
+    var sequenceNumber: String?
+}
+
+/// One compared field of a presence object as sent: left out, null, or a value (the hash of its decoded bytes).
 private struct FieldValue {
     enum Kind: UInt8 {
         case omitted, null, value
@@ -262,15 +285,18 @@ private struct FieldValue {
 
     var kind = Kind.omitted
     var hash: UInt64 = 0
-    var text: String?
     var flag = false
 
     var isPresent: Bool { kind != .omitted }
 
+    func combine(into hasher: inout FingerprintHasher) {
+        hasher.combine(UInt64(kind.rawValue))
+        hasher.combine(hash)
+    }
+
     mutating func clear() {
         kind = .null
         hash = 0
-        text = nil
     }
 
     mutating func set(_ flag: Bool, null: Bool) {
@@ -279,21 +305,30 @@ private struct FieldValue {
         hash = flag ? 1 : 0
     }
 
-    /// A string value: hashed from its decoded bytes; a word Graph repeats becomes a shared string, not a copy.
-    mutating func read(_ scanner: inout JSONScanner, decoding: Bool) throws(JSONScanner.Failure) {
-        (hash, text) = try scanner.withStringBytes { bytes in
+    /// A string value, hashed from its decoded bytes; returns its text when `texts` is given (a word Graph repeats
+    /// becomes a shared string, not a copy), else nil.
+    mutating func read(_ scanner: inout JSONScanner, keeping texts: DecodedTexts?) throws(JSONScanner.Failure) -> String? {
+        let decoding = texts != nil
+        let (hash, text): (UInt64, String?) = try scanner.withStringBytes { bytes in
             var hasher = FingerprintHasher()
             hasher.combine(bytes: UnsafeRawBufferPointer(bytes))
             guard decoding else { return (hasher.finalize(), nil) }
             return (hasher.finalize(), PresenceVocabulary.word(bytes) ?? String(decoding: bytes, as: UTF8.self))
         }
+        self.hash = hash
         kind = .value
+        return text
     }
 
-    /// A string value or `null`.
-    mutating func readOptional(_ scanner: inout JSONScanner, decoding: Bool) throws(JSONScanner.Failure) {
-        if try scanner.readNullIfPresent() { return clear() }
-        try read(&scanner, decoding: decoding)
+    /// A string value or `null` (then nil).
+    mutating func readOptional(
+        _ scanner: inout JSONScanner, keeping texts: DecodedTexts?
+    ) throws(JSONScanner.Failure) -> String? {
+        if try scanner.readNullIfPresent() {
+            clear()
+            return nil
+        }
+        return try read(&scanner, keeping: texts)
     }
 }
 

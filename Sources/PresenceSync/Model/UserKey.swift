@@ -26,17 +26,22 @@ public struct UserKey: Hashable, Sendable, CustomStringConvertible {
     public init?(guid bytes: UnsafeBufferPointer<UInt8>) {
         guard bytes.count == 36, bytes[8] == 0x2D, bytes[13] == 0x2D, bytes[18] == 0x2D, bytes[23] == 0x2D
         else { return nil }
+        var invalid: UInt8 = 0
+        /// The value of the hex digits in `range` (at most 16), flagging any byte that is not one.
+        func digits(_ range: Range<Int>, into value: inout UInt64) {
+            for index in range {
+                let nibble = Self.hexValue(bytes[index])
+                invalid |= nibble
+                value = value << 4 | UInt64(nibble & 0x0F)
+            }
+        }
         var high: UInt64 = 0
         var low: UInt64 = 0
-        var digits = 0
-        var invalid: UInt8 = 0
-        for index in 0..<36 where index != 8 && index != 13 && index != 18 && index != 23 {
-            let value = Self.hexValue[Int(bytes[index])]
-            invalid |= value
-            let nibble = UInt64(value & 0x0F)
-            if digits < 16 { high = high << 4 | nibble } else { low = low << 4 | nibble }
-            digits += 1
-        }
+        digits(0..<8, into: &high)
+        digits(9..<13, into: &high)
+        digits(14..<18, into: &high)
+        digits(19..<23, into: &low)
+        digits(24..<36, into: &low)
         guard invalid & 0x80 == 0 else { return nil }
         self.high = high
         self.low = low
@@ -59,13 +64,14 @@ public struct UserKey: Hashable, Sendable, CustomStringConvertible {
         return String(decoding: text, as: UTF8.self)
     }
 
-    /// Each byte's hex value, or 0x80 for a byte that is not a hex digit.
-    private static let hexValue: [UInt8] = (0..<256).map { byte in
-        switch byte {
-        case 0x30...0x39: UInt8(byte - 0x30)
-        case 0x41...0x46: UInt8(byte - 0x41 + 10)
-        case 0x61...0x66: UInt8(byte - 0x61 + 10)
-        default: 0x80
-        }
+    /// A byte's hex value, or 0x80 for a byte that is not a hex digit (arithmetic, not a table: a global table is
+    /// reached through a lazy-initialisation check on every call, which cost more than the parse itself).
+    @inline(__always)
+    private static func hexValue(_ byte: UInt8) -> UInt8 {
+        let digit = byte &- 0x30
+        if digit < 10 { return digit }
+        let letter = (byte | 0x20) &- 0x61
+        if letter < 6 { return letter &+ 10 }
+        return 0x80
     }
 }

@@ -199,11 +199,9 @@ public final class PresencePoller: Sendable {
                 for index in presences.indices { matched.append((index, index)) }
                 for index in requestedSeen.indices { requestedSeen[index] = true }
             } else {
-                var pending: [UserKey: Int] = [:]
-                pending.reserveCapacity(ids.count)
-                for (index, key) in keys.enumerated() { if let key, pending[key] == nil { pending[key] = index } }
+                let pending = RequestedKeys(keys)
                 for (index, presence) in presences.enumerated() {
-                    if let key = presence.key, let requested = pending.removeValue(forKey: key) {
+                    if let key = presence.key, let requested = pending.position(of: key), !requestedSeen[requested] {
                         matched.append((index, requested))
                         requestedSeen[requested] = true
                     } else {
@@ -304,5 +302,47 @@ extension CycleSummary {
         omissions.isOutOfOffice += outcome.omissions.isOutOfOffice
         omissions.outOfOfficeMessage += outcome.omissions.outOfOfficeMessage
         omissions.workLocationType += outcome.omissions.workLocationType
+    }
+}
+
+/// The requested keys of one batch, found by key: open addressing over a power-of-two table of positions, indexed
+/// by the key's low bits (object ids are random), instead of a `Dictionary`, whose seeded hashing of every key was
+/// a tenth of a zero-change cycle when Graph answers out of order.
+struct RequestedKeys {
+    private let keys: [UserKey?]
+    /// Position + 1 of the key in each slot; 0 for an empty slot.
+    private var slots: [Int32]
+    private let mask: Int
+
+    init(_ keys: [UserKey?]) {
+        self.keys = keys
+        var count = 16
+        while count < keys.count * 2 { count *= 2 }
+        slots = [Int32](repeating: 0, count: count)
+        mask = count - 1
+        for (position, key) in keys.enumerated() {
+            guard let key else { continue }
+            var slot = Self.start(key, mask)
+            while slots[slot] != 0 {
+                if keys[Int(slots[slot]) - 1] == key { break }  // listed twice: the first position counts
+                slot = (slot + 1) & mask
+            }
+            if slots[slot] == 0 { slots[slot] = Int32(position + 1) }
+        }
+    }
+
+    /// The first position of `key` in the request, nil when it was not requested.
+    func position(of key: UserKey) -> Int? {
+        var slot = Self.start(key, mask)
+        while slots[slot] != 0 {
+            let position = Int(slots[slot]) - 1
+            if keys[position] == key { return position }
+            slot = (slot + 1) & mask
+        }
+        return nil
+    }
+
+    private static func start(_ key: UserKey, _ mask: Int) -> Int {
+        Int(truncatingIfNeeded: ((key.low ^ key.high) &* 0x9E37_79B9_7F4A_7C15) >> 20) & mask
     }
 }

@@ -62,8 +62,8 @@ enum BenchmarkCleanup {
 }
 
 /// Why the benchmark could not produce a measurement (a child died, a cycle never finished, bad output).
-struct BenchmarkError: Error, CustomStringConvertible {
-    var description: String
+public struct BenchmarkError: Error, CustomStringConvertible {
+    public var description: String
 
     init(_ description: String) { self.description = description }
 }
