@@ -1,7 +1,7 @@
 import Foundation
 import GraphSimulator
-import Testing
 import TestSupport
+import Testing
 
 /// One way to get a token request wrong, and the Entra error it must produce.
 struct TokenErrorCase: Sendable, CustomTestStringConvertible {

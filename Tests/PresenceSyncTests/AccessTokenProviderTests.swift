@@ -1,8 +1,8 @@
 import GraphSimulator
 import Logging
 import PresenceSync
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Signing in: tokens cached, refreshed early, one sign-in at a time, failures explained")
 struct AccessTokenProviderTests {

@@ -49,12 +49,13 @@ struct ConfigurationReloadTests {
     @Test("the event sinks apply live: standard output on or off, webhook endpoints added or removed")
     func sinksLive() throws {
         let running = try Self.configuration()
-        let new = try Self.configuration([
-            "events": [
-                "stdout": false,
-                "webhooks": [["name": "crm", "url": "http://127.0.0.1:9/hook", "secret": ["environment": "WH"]]],
-            ]
-        ], environment: ["WH": WebhookDeliveryTests.secret])
+        let new = try Self.configuration(
+            [
+                "events": [
+                    "stdout": false,
+                    "webhooks": [["name": "crm", "url": "http://127.0.0.1:9/hook", "secret": ["environment": "WH"]]],
+                ]
+            ], environment: ["WH": WebhookDeliveryTests.secret])
         let reload = running.reloaded(with: new)
         #expect(reload.configuration.events.stdout == false)
         #expect(reload.configuration.events.webhooks.map(\.name) == ["crm"])

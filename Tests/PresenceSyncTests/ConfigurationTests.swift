@@ -1,7 +1,7 @@
 import Foundation
 import PresenceSync
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Configuration: every key validated, every error names the key")
 struct ConfigurationTests {
@@ -97,7 +97,10 @@ struct ConfigurationTests {
             (#"{"groups": "6a0e0000-0000-4000-8000-00000000000a"}"#, "groups"),
             (#"{"userResolution": {"intervalSeconds": 0}}"#, "userResolution.intervalSeconds"),
             (#"{"userResolution": {"interval": 60}}"#, "userResolution.interval"),
-            (#"{"users": ["fa8bf3dc-eca7-46b7-bad1-db199b62afc3", "FA8BF3DC-ECA7-46B7-BAD1-DB199B62AFC3"]}"#, "users[1]"),
+            (
+                #"{"users": ["fa8bf3dc-eca7-46b7-bad1-db199b62afc3", "FA8BF3DC-ECA7-46B7-BAD1-DB199B62AFC3"]}"#,
+                "users[1]"
+            ),
             (#"{"users": []}"#, "users"),
             (#"{"clientId": "my-app"}"#, "clientId"),
             (#"{"tenantId": ""}"#, "tenantId"),
@@ -158,7 +161,8 @@ struct ConfigurationTests {
             error(Self.document(["credential": ["environment": "A", "file": "/x"]]))?.problem.contains("exactly one")
                 == true)
         #expect(error(Self.document(["credential": ["type": "password", "file": "/x"]]))?.key == "credential.type")
-        #expect(error(Self.document(["credential": ["systemdCredential": "../x"]]))?.key == "credential.systemdCredential")
+        #expect(
+            error(Self.document(["credential": ["systemdCredential": "../x"]]))?.key == "credential.systemdCredential")
     }
 
     @Test("not JSON at all is a clear error")

@@ -3,8 +3,8 @@ import GraphSimulator
 import InMemoryLogging
 import Logging
 import PresenceSync
-import Testing
 import TestSupport
+import Testing
 
 /// The daemon against the simulated tenant over real loopback HTTP, with a real SQLite file.
 @Suite("Daemon against the simulator", .serialized)
@@ -34,12 +34,14 @@ struct DaemonIntegrationTests {
 
     @Test("after several cycles, each user's history is exactly the sequence of distinct states served")
     func historyEqualsServedStates() async throws {
-        let (simulator, settings) = try await Self.startSimulator(users: 1_500, changeProbability: 0.3, sequenceOnly: 0.2)
+        let (simulator, settings) = try await Self.startSimulator(
+            users: 1_500, changeProbability: 0.3, sequenceOnly: 0.2)
         defer { Task { await simulator.stop() } }
         let directory = TemporaryDirectory()
         let database = directory.file("presence.db")
         let configuration = try SimulatorSetup.configuration(
-            SimulatorSetup.document(for: simulator, settings: settings, database: database, interval: 0.1, batchSize: 400))
+            SimulatorSetup.document(
+                for: simulator, settings: settings, database: database, interval: 0.1, batchSize: 400))
         let sink = CollectingSink()
         let daemon = Daemon(
             configuration: configuration, options: Self.options(cycles: 6, sink: sink, secret: settings.clientSecret),
@@ -80,7 +82,8 @@ struct DaemonIntegrationTests {
         let directory = TemporaryDirectory()
         let database = directory.file("presence.db")
         let configuration = try SimulatorSetup.configuration(
-            SimulatorSetup.document(for: simulator, settings: settings, database: database, interval: 0.1, batchSize: 10))
+            SimulatorSetup.document(
+                for: simulator, settings: settings, database: database, interval: 0.1, batchSize: 10))
         // Cycle 1 has three batches: the first two answers are bad, the third is good.
         simulator.inject([.malformedJSON, .truncatedJSON])
         let sink = CollectingSink()
@@ -148,7 +151,8 @@ struct DaemonIntegrationTests {
         defer { Task { await simulator.stop() } }
         let directory = TemporaryDirectory()
         let configuration = try SimulatorSetup.configuration(
-            SimulatorSetup.document(for: simulator, settings: settings, database: directory.file("p.db"), interval: 0.1))
+            SimulatorSetup.document(for: simulator, settings: settings, database: directory.file("p.db"), interval: 0.1)
+        )
         let sink = CollectingSink()
         let logs = InMemoryLogHandler()
         let daemon = Daemon(

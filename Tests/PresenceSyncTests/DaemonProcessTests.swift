@@ -1,8 +1,8 @@
 import Foundation
 import GraphSimulator
 import PresenceSync
-import Testing
 import TestSupport
+import Testing
 
 /// The real `presence-sync` binary as a child process: exit codes, signals, kill -9 and restart.
 @Suite("presence-sync process", .serialized)
@@ -13,7 +13,9 @@ struct DaemonProcessTests {
         return environment
     }
 
-    static func startSimulator(users: Int, changeProbability: Double) async throws -> (GraphSimulator, SimulatorConfiguration) {
+    static func startSimulator(users: Int, changeProbability: Double) async throws -> (
+        GraphSimulator, SimulatorConfiguration
+    ) {
         var settings = SimulatorConfiguration()
         settings.userCount = users
         settings.changeProbability = changeProbability
@@ -34,7 +36,8 @@ struct DaemonProcessTests {
         document["events"] = ["stdout": true]
         document["logLevel"] = "info"
         let config = try SimulatorSetup.writeConfig(document, in: directory)
-        let daemon = try ChildProcess(["run", "--config", config], environment: Self.environment(secret: settings.clientSecret))
+        let daemon = try ChildProcess(
+            ["run", "--config", config], environment: Self.environment(secret: settings.clientSecret))
         #expect(await daemon.waitForStandardError("cycle finished", count: 3))
         daemon.send(SIGTERM)
         let status = await daemon.waitForExit()

@@ -33,7 +33,12 @@ struct DifferTests {
             (with { $0.isOutOfOffice = true }, [.isOutOfOffice]),
             (with { $0.outOfOfficeMessage = "On leave" }, [.outOfOfficeMessage]),
             (with { $0.workLocationType = "remote" }, [.workLocationType]),
-            (with { $0.availability = "Busy"; $0.activity = "InACall" }, [.availability, .activity]),
+            (
+                with {
+                    $0.availability = "Busy"
+                    $0.activity = "InACall"
+                }, [.availability, .activity]
+            ),
         ]
     )
     func singleField(state: PresenceState, expected: [PresenceField]) {

@@ -55,7 +55,8 @@ struct OutboxCommandTests {
         let store2 = try PresenceStore(path: database, logger: Logger(label: "test"))
         try await store2.disableEndpoint("main", reason: "the receiver answered 410 Gone")
         await store2.close()
-        let unknown = try ChildProcess(["outbox", "enable", "--endpoint", "nope", "--config", config], environment: [:])
+        let unknown = try ChildProcess(
+            ["outbox", "enable", "--endpoint", "nope", "--config", config], environment: [:])
         #expect(await unknown.waitForExit() == 64)
         #expect(unknown.standardError.contains("no webhook endpoint named 'nope'"))
         let enable = try ChildProcess(["outbox", "enable", "--endpoint", "main", "--config", config], environment: [:])

@@ -86,9 +86,11 @@ struct PresenceFingerprintTests {
 
     @Test("escaped and unescaped spellings of the same text give the same fingerprint")
     func escapes() throws {
-        let plain = try Self.fingerprint(#""availability":"Busy","activity":"Busy","statusMessage":{"message":{"content":"Caf\#u{e9} / \"ok\""}}"#)
+        let plain = try Self.fingerprint(
+            #""availability":"Busy","activity":"Busy","statusMessage":{"message":{"content":"Caf\#u{e9} / \"ok\""}}"#)
         let escaped = try Self.fingerprint(
-            #""availability":"B\u0075sy","activity":"Busy","statusMessage":{"message":{"content":"Caf\u00e9 \/ \"ok\""}}"#)
+            #""availability":"B\u0075sy","activity":"Busy","statusMessage":{"message":{"content":"Caf\u00e9 \/ \"ok\""}}"#
+        )
         #expect(plain == escaped)
     }
 

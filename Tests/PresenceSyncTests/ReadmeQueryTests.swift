@@ -3,8 +3,8 @@ import GraphSimulator
 import Logging
 import PresenceSync
 import SQLite
-import Testing
 import TestSupport
+import Testing
 
 /// The SQL the README shows operators must keep working against the schema the daemon writes.
 @Suite("README queries")

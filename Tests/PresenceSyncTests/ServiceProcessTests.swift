@@ -1,8 +1,8 @@
 import Foundation
 import GraphSimulator
 import PresenceSync
-import Testing
 import TestSupport
+import Testing
 
 /// The real binary under a stand-in systemd: the notify socket, the watchdog, SIGHUP reloads and SIGTERM.
 @Suite("presence-sync as a systemd service", .serialized)

@@ -1,8 +1,8 @@
 import GraphSimulator
 import Logging
 import PresenceSync
-import Testing
 import TestSupport
+import Testing
 
 /// Graph may shorten presence objects: a field left out of an answer is not a change.
 @Suite("Shortened answers against the simulator: omitted fields carried forward, never read as cleared", .serialized)

@@ -1,8 +1,8 @@
 import Foundation
 import GraphSimulator
 import PresenceSync
-import Testing
 import TestSupport
+import Testing
 
 /// SIGHUP re-reads the event sinks: webhook endpoints start and stop without a restart, a bad secret rejects the
 /// whole reload, and each endpoint's requests are counted by outcome on `/metrics`.

@@ -1,8 +1,8 @@
 import Foundation
 import GraphSimulator
 import PresenceSync
-import Testing
 import TestSupport
+import Testing
 
 /// `presence-sync status` against a database a real daemon run filled.
 @Suite("status command", .serialized)

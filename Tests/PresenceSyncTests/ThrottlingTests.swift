@@ -1,8 +1,8 @@
 import Foundation
 import GraphSimulator
 import PresenceSync
-import Testing
 import TestSupport
+import Testing
 
 /// Graph throttling and server trouble against the simulator's fault injection, seen from the simulator's side:
 /// when each request arrived and how it was answered.

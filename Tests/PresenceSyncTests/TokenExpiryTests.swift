@@ -1,8 +1,8 @@
 import Foundation
 import GraphSimulator
 import PresenceSync
-import Testing
 import TestSupport
+import Testing
 
 /// Tokens that expire while a cycle runs: the daemon signs in again and no batch is lost.
 @Suite("Token expiry during a cycle", .serialized)

@@ -72,7 +72,9 @@ struct WebhookEndpointStateTests {
         let whileDisabled = receiver.deliveries.count
 
         receiver.set(.accept)
-        #expect(try OutboxMaintenance.enableEndpoint(path: fixture.database, endpoint: "main") == "the receiver answered 410 Gone")
+        #expect(
+            try OutboxMaintenance.enableEndpoint(path: fixture.database, endpoint: "main")
+                == "the receiver answered 410 Gone")
         #expect(try OutboxMaintenance.enableEndpoint(path: fixture.database, endpoint: "main") == nil)
         let expected = try fixture.eventIDs()
         #expect(

@@ -1,6 +1,5 @@
-import Testing
-
 import SQLite
+import Testing
 
 /// Two connections to one file in the same process behave like two processes would: WAL lets readers run beside
 /// a writer, and a second writer waits for the busy timeout and then gets SQLITE_BUSY.

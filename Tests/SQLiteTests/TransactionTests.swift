@@ -1,6 +1,5 @@
-import Testing
-
 import SQLite
+import Testing
 
 @Suite("Transactions")
 struct TransactionTests {

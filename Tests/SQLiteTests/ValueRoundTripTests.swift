@@ -1,6 +1,5 @@
-import Testing
-
 import SQLite
+import Testing
 
 /// Every kind of value goes in through one binding path and comes back out unchanged.
 @Suite("Value round trips")

@@ -34,29 +34,39 @@ public struct HistoryReader {
     public func invariantViolations() throws -> [String] {
         var problems: [String] = []
         let checks: [(String, String)] = [
-            ("users with more or fewer than one open row",
-             "SELECT count(*) FROM (SELECT user_id, sum(valid_to IS NULL) AS open FROM presence_history GROUP BY user_id HAVING open != 1)"),
-            ("rows whose valid_to is not the next row's valid_from",
-             """
-             SELECT count(*) FROM (SELECT valid_to, lead(valid_from) OVER (PARTITION BY user_id ORDER BY id) AS next
-             FROM presence_history) WHERE valid_to IS NOT next
-             """),
-            ("consecutive rows with the same state",
-             """
-             SELECT count(*) FROM (SELECT availability || '|' || activity || '|' || ifnull(status_message, '~') || '|'
-                 || out_of_office || '|' || ifnull(out_of_office_message, '~') || '|' || ifnull(work_location, '~') AS s,
-                 lag(availability || '|' || activity || '|' || ifnull(status_message, '~') || '|' || out_of_office
-                 || '|' || ifnull(out_of_office_message, '~') || '|' || ifnull(work_location, '~'))
-                 OVER (PARTITION BY user_id ORDER BY id) AS p FROM presence_history) WHERE s = p
-             """),
-            ("current rows not pointing at their user's open history row",
-             """
-             SELECT count(*) FROM presence_current c LEFT JOIN presence_history h ON h.id = c.history_id
-             WHERE h.valid_to IS NOT NULL OR h.user_id IS NOT c.user_id OR h.availability IS NOT c.availability
-                OR h.valid_from IS NOT c.since
-             """),
-            ("users in history without a current row",
-             "SELECT count(DISTINCT user_id) FROM presence_history WHERE user_id NOT IN (SELECT user_id FROM presence_current)"),
+            (
+                "users with more or fewer than one open row",
+                "SELECT count(*) FROM (SELECT user_id, sum(valid_to IS NULL) AS open FROM presence_history GROUP BY user_id HAVING open != 1)"
+            ),
+            (
+                "rows whose valid_to is not the next row's valid_from",
+                """
+                SELECT count(*) FROM (SELECT valid_to, lead(valid_from) OVER (PARTITION BY user_id ORDER BY id) AS next
+                FROM presence_history) WHERE valid_to IS NOT next
+                """
+            ),
+            (
+                "consecutive rows with the same state",
+                """
+                SELECT count(*) FROM (SELECT availability || '|' || activity || '|' || ifnull(status_message, '~') || '|'
+                    || out_of_office || '|' || ifnull(out_of_office_message, '~') || '|' || ifnull(work_location, '~') AS s,
+                    lag(availability || '|' || activity || '|' || ifnull(status_message, '~') || '|' || out_of_office
+                    || '|' || ifnull(out_of_office_message, '~') || '|' || ifnull(work_location, '~'))
+                    OVER (PARTITION BY user_id ORDER BY id) AS p FROM presence_history) WHERE s = p
+                """
+            ),
+            (
+                "current rows not pointing at their user's open history row",
+                """
+                SELECT count(*) FROM presence_current c LEFT JOIN presence_history h ON h.id = c.history_id
+                WHERE h.valid_to IS NOT NULL OR h.user_id IS NOT c.user_id OR h.availability IS NOT c.availability
+                   OR h.valid_from IS NOT c.since
+                """
+            ),
+            (
+                "users in history without a current row",
+                "SELECT count(DISTINCT user_id) FROM presence_history WHERE user_id NOT IN (SELECT user_id FROM presence_current)"
+            ),
         ]
         for (name, sql) in checks {
             let count = try integer(sql)

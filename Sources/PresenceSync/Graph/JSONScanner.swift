@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A small, strict, allocation-light JSON reader for the one document shape on the hot path.
 ///
 /// getPresencesByUserId answers are read 100,000 times a cycle at scale; Foundation's JSONDecoder spent most of the
@@ -397,14 +401,16 @@ struct JSONScanner {
 extension UnsafeBufferPointer<UInt8> {
     /// True when these bytes are exactly `literal`'s UTF-8: a plain loop over two buffers, because the generic
     /// `elementsEqual` against a `String.UTF8View` cost several percent of a 100,000-user cycle on its own.
+    @inline(__always)
     func spells(_ literal: StaticString) -> Bool {
         sameBytes(as: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
     }
 
     /// True when both buffers hold the same bytes.
+    @inline(__always)
     func sameBytes(as other: UnsafeBufferPointer<UInt8>) -> Bool {
         guard count == other.count else { return false }
-        for index in 0..<count where self[index] != other[index] { return false }
-        return true
+        guard let base = baseAddress, let otherBase = other.baseAddress else { return true }
+        return memcmp(base, otherBase, count) == 0
     }
 }

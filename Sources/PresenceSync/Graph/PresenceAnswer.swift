@@ -307,7 +307,9 @@ private struct FieldValue {
 
     /// A string value, hashed from its decoded bytes; returns its text when `texts` is given (a word Graph repeats
     /// becomes a shared string, not a copy), else nil.
-    mutating func read(_ scanner: inout JSONScanner, keeping texts: DecodedTexts?) throws(JSONScanner.Failure) -> String? {
+    mutating func read(_ scanner: inout JSONScanner, keeping texts: DecodedTexts?) throws(JSONScanner.Failure)
+        -> String?
+    {
         let decoding = texts != nil
         let (hash, text): (UInt64, String?) = try scanner.withStringBytes { bytes in
             var hasher = FingerprintHasher()

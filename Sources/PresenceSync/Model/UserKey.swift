@@ -23,28 +23,36 @@ public struct UserKey: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The key spelled by `bytes`, nil unless they are exactly a canonical GUID (8-4-4-4-12 hex digits).
+    ///
+    /// Straight-line code over a raw pointer: this runs for every presence object of every answer, and a table
+    /// lookup or a loop over ranges cost several times the few instructions a digit needs.
     public init?(guid bytes: UnsafeBufferPointer<UInt8>) {
-        guard bytes.count == 36, bytes[8] == 0x2D, bytes[13] == 0x2D, bytes[18] == 0x2D, bytes[23] == 0x2D
+        guard bytes.count == 36, let text = bytes.baseAddress, text[8] == 0x2D, text[13] == 0x2D, text[18] == 0x2D,
+            text[23] == 0x2D
         else { return nil }
         var invalid: UInt8 = 0
-        /// The value of the hex digits in `range` (at most 16), flagging any byte that is not one.
-        func digits(_ range: Range<Int>, into value: inout UInt64) {
-            for index in range {
-                let nibble = Self.hexValue(bytes[index])
-                invalid |= nibble
-                value = value << 4 | UInt64(nibble & 0x0F)
-            }
-        }
         var high: UInt64 = 0
         var low: UInt64 = 0
-        digits(0..<8, into: &high)
-        digits(9..<13, into: &high)
-        digits(14..<18, into: &high)
-        digits(19..<23, into: &low)
-        digits(24..<36, into: &low)
-        guard invalid & 0x80 == 0 else { return nil }
+        for index in 0..<8 { high = high << 4 | Self.nibble(text[index], &invalid) }
+        for index in 9..<13 { high = high << 4 | Self.nibble(text[index], &invalid) }
+        for index in 14..<18 { high = high << 4 | Self.nibble(text[index], &invalid) }
+        for index in 19..<23 { low = low << 4 | Self.nibble(text[index], &invalid) }
+        for index in 24..<36 { low = low << 4 | Self.nibble(text[index], &invalid) }
+        guard invalid == 0 else { return nil }
         self.high = high
         self.low = low
+    }
+
+    /// A hex digit's value; sets bits of `invalid` for any other byte. Without branches: digits and letters come
+    /// in random order, and a mispredicted branch per digit was most of the parse's time.
+    @inline(__always)
+    private static func nibble(_ byte: UInt8, _ invalid: inout UInt8) -> UInt64 {
+        let digit = byte &- 0x30
+        let letter = (byte | 0x20) &- 0x61
+        let isDigit: UInt8 = digit < 10 ? 0xFF : 0
+        let isLetter: UInt8 = letter < 6 ? 0xFF : 0
+        invalid |= ~(isDigit | isLetter)
+        return UInt64((digit & isDigit) | ((letter &+ 10) & isLetter))
     }
 
     /// The canonical lower-case spelling.
@@ -62,16 +70,5 @@ public struct UserKey: Hashable, Sendable, CustomStringConvertible {
             }
         }
         return String(decoding: text, as: UTF8.self)
-    }
-
-    /// A byte's hex value, or 0x80 for a byte that is not a hex digit (arithmetic, not a table: a global table is
-    /// reached through a lazy-initialisation check on every call, which cost more than the parse itself).
-    @inline(__always)
-    private static func hexValue(_ byte: UInt8) -> UInt8 {
-        let digit = byte &- 0x30
-        if digit < 10 { return digit }
-        let letter = (byte | 0x20) &- 0x61
-        if letter < 6 { return letter &+ 10 }
-        return 0x80
     }
 }
