@@ -4,7 +4,8 @@ import Foundation
 ///
 /// CPU time is utime + stime from `/proc/PID/stat`, which counts every thread of the process, in clock ticks
 /// (`sysconf(_SC_CLK_TCK)`, 100 per second on Linux, so a reading is exact to one tick). Memory is VmRSS and
-/// VmHWM (the highest RSS the kernel has seen for the process) from `/proc/PID/status`.
+/// VmHWM (the highest RSS the kernel has seen for the process) from `/proc/PID/status`, and its two parts:
+/// RssAnon (private memory: heap, stacks) and RssFile (mapped file pages: the binary's code, libraries).
 struct BenchmarkProcessSample: Sendable, Codable, Equatable {
     /// User plus system CPU time the process has used since it started, in seconds.
     var cpuSeconds: Double
@@ -12,6 +13,10 @@ struct BenchmarkProcessSample: Sendable, Codable, Equatable {
     var residentKiB: Int?
     /// Peak resident set size so far (VmHWM), in KiB.
     var peakResidentKiB: Int?
+    /// Private resident memory (RssAnon), in KiB.
+    var privateKiB: Int?
+    /// Resident pages of mapped files (RssFile), in KiB.
+    var fileKiB: Int?
 
     /// Clock ticks per second, the unit of utime and stime.
     static let clockTicksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
@@ -34,6 +39,10 @@ struct BenchmarkProcessSample: Sendable, Codable, Equatable {
                     sample.residentKiB = kibibytes(line)
                 } else if line.starts(with: Array("VmHWM:".utf8)) {
                     sample.peakResidentKiB = kibibytes(line)
+                } else if line.starts(with: Array("RssAnon:".utf8)) {
+                    sample.privateKiB = kibibytes(line)
+                } else if line.starts(with: Array("RssFile:".utf8)) {
+                    sample.fileKiB = kibibytes(line)
                 }
             }
         }

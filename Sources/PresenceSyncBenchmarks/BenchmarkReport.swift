@@ -26,9 +26,10 @@ enum BenchmarkReport {
             """
             | users | steady cycles | daemon CPU/cycle (median, min–max) | µs per user observation \
             | changes/cycle | changes written/s | cycle wall ms | first-cycle CPU (incl. start-up) \
-            | idle CPU ms/s | peak RSS MiB (restart) | simulator CPU/cycle | target met? |
+            | idle CPU ms/s | peak RSS MiB (restart) | peak private MiB (RssAnon) | file pages MiB (RssFile) \
+            | simulator CPU/cycle | target met? |
             """,
-            "|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+            "|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
         ]
         for size in document.sizes { lines.append(row(size)) }
         lines.append("")
@@ -85,6 +86,8 @@ enum BenchmarkReport {
         cells.append(size.idleCPUMillisecondsPerSecond.map { number($0, 2) } ?? "–")
         let restartPeak = size.restart?.peakResidentMiB.map { " (restart \(number($0, 1)))" } ?? ""
         cells.append((size.peakResidentMiB.map { number($0, 1) } ?? "–") + restartPeak)
+        cells.append(size.peakPrivateMiB.map { number($0, 1) } ?? "–")
+        cells.append(size.filePagesMiB.map { number($0, 1) } ?? "–")
         cells.append(median(steady.simulatorCPUSecondsPerCycle, decimals: 3, unit: " s"))
         cells.append(size.targetsMet ? "yes" : "no: " + size.targetMisses.joined(separator: "; "))
         return "| " + cells.joined(separator: " | ") + " |"

@@ -75,6 +75,10 @@ struct BenchmarkSizeResult: Sendable, Codable {
     var idleSeconds: Double
     /// VmHWM at the last reading.
     var peakResidentMiB: Double?
+    /// The highest private memory (RssAnon) seen, sampled every 20 ms; the memory target is about this.
+    var peakPrivateMiB: Double?
+    /// Mapped file pages (RssFile: the binary's code, libraries) when private memory peaked.
+    var filePagesMiB: Double?
     /// VmRSS right after each cycle, to spot growth.
     var residentMiBAfterCycle: [Double?]
     var eventLinesRead: Int

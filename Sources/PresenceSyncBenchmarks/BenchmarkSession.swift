@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// One tenant size: starts `presence-sync simulate` and then `presence-sync run` as separate processes and
 /// measures the daemon from the outside while it runs `cycles` poll cycles.
@@ -111,6 +112,8 @@ struct BenchmarkSession: Sendable {
             (daemon, started) = try startDaemon("daemon", cycleCount: cycles, log: "daemon.log")
             let daemonPID = daemon!.pid
             after(cycleTimeout, .overdue(cycle: 1, message: "cycle 1 did not finish within \(cycleTimeout) s"))
+            let memory = MemorySampler(pid: daemonPID)
+            defer { memory.stop() }
 
             var records: [BenchmarkCycleRecord] = []
             var idle: [BenchmarkIdleWindow] = []
@@ -167,14 +170,17 @@ struct BenchmarkSession: Sendable {
                     continue
                 }
             }
+            memory.stop()
             let restartRecords = try await restart(startDaemon, after, next)
             await simulator!.stop()
-            return BenchmarkSizeResult(
+            var result = BenchmarkSizeResult(
                 users: users, cycles: cycles, changeRate: changeRate, intervalSeconds: interval,
                 simulatorCommand: simulator!.commandLine, daemonCommand: daemon!.commandLine,
                 records: records, idleWindows: idle.sorted { $0.afterCycle < $1.afterCycle },
                 simulatorBaseline: simulatorBaseline, eventLinesRead: daemon!.outputLineCount,
                 restartRecords: restartRecords)
+            (result.peakPrivateMiB, result.filePagesMiB) = memory.peak
+            return result
         } catch {
             await BenchmarkCleanup.parkIfInterrupted()
             await daemon?.stop(grace: .seconds(5))
@@ -261,5 +267,36 @@ extension Duration {
     /// The duration as a number of seconds.
     fileprivate var inSeconds: Double {
         Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}
+
+/// Samples a process's private memory (RssAnon) every 20 ms and keeps the highest reading, with the file pages
+/// (RssFile) at that moment: the kernel keeps a high-water mark only for the total (VmHWM), which also counts the
+/// binary's code pages, while the memory target is about private memory.
+final class MemorySampler: Sendable {
+    private let state = Mutex<(privateKiB: Int, fileKiB: Int, stopped: Bool)>((0, 0, false))
+
+    init(pid: pid_t) {
+        let thread = Thread { [self] in
+            while !state.withLock({ $0.stopped }) {
+                if let sample = BenchmarkProcessSample.current(pid: pid), let anon = sample.privateKiB {
+                    state.withLock { reading in
+                        if anon > reading.privateKiB { reading = (anon, sample.fileKiB ?? 0, false) }
+                    }
+                }
+                usleep(20_000)
+            }
+        }
+        thread.start()
+    }
+
+    /// Stops sampling (idempotent).
+    func stop() { state.withLock { $0.stopped = true } }
+
+    /// The highest private memory seen and the file pages at that moment, in MiB (nil before any reading).
+    var peak: (privateMiB: Double?, fileMiB: Double?) {
+        state.withLock { reading in
+            reading.privateKiB == 0 ? (nil, nil) : (Double(reading.privateKiB) / 1024, Double(reading.fileKiB) / 1024)
+        }
     }
 }
