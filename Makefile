@@ -5,7 +5,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # operators use to read the database while the daemon runs.
 SYSTEM_PACKAGES := libsqlite3-dev sqlite3
 
-.PHONY: deps build release demo test bench bench-delivery storage-floor clean install uninstall unit-check
+.PHONY: deps build release demo test fuzz bench bench-delivery storage-floor clean install uninstall unit-check
 
 ## Install missing system packages (Debian/Ubuntu).
 deps:
@@ -30,6 +30,14 @@ demo: deps
 ## Every test: unit, integration (daemon + simulator over loopback), process and signal tests.
 test: deps
 	$(SWIFT) test
+
+## The answer scanner fuzzed against Foundation's JSONSerialization for FUZZ_SECONDS (default 300), from FUZZ_SEED or
+## a random seed (printed, with cases run and findings). A seeded loop in the debug test build: libFuzzer
+## (`swift build --sanitize=fuzzer`) works with this toolchain but would need an executable target of its own.
+FUZZ_SECONDS ?= 300
+fuzz: deps
+	PRESENCE_SYNC_FUZZ_SECONDS=$(FUZZ_SECONDS) $(if $(FUZZ_SEED),PRESENCE_SYNC_FUZZ_SEED=$(FUZZ_SEED)) \
+		$(SWIFT) test --filter AnswerFuzzTests
 
 ## The benchmark (release build, simulator and daemon as separate processes).
 bench: release

@@ -335,6 +335,10 @@ struct JSONScanner {
         let digitsStart = offset
         while let byte = peek(), byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") { offset += 1 }
         guard offset > digitsStart else { throw fail("an invalid number", at: start) }
+        // RFC 8259: no leading zeros (`01`, `-00.5`); found by the differential fuzzer.
+        guard offset - digitsStart == 1 || bytes[digitsStart] != UInt8(ascii: "0") else {
+            throw fail("a number with a leading zero", at: start)
+        }
         if peek() == UInt8(ascii: ".") {
             offset += 1
             let fraction = offset

@@ -26,10 +26,15 @@ enum PresenceAnswer {
         presences.removeAll(keepingCapacity: true)
         var scanner = JSONScanner(bytes)
         var sawValue = false
+        let omissionsBefore = omissions
         do throws(JSONScanner.Failure) {
             try scanner.readObject { scanner, key throws(JSONScanner.Failure) in
                 guard key.spells("value") else { return try scanner.skipValue() }
+                // A repeated `value` replaces the earlier one (later keys win, as Foundation reads it; found by
+                // the differential fuzzer): its users are not added to the first array's.
                 sawValue = true
+                presences.removeAll(keepingCapacity: true)
+                omissions = omissionsBefore
                 try within("value") { () throws(JSONScanner.Failure) in
                     try scanner.readArray { scanner, index throws(JSONScanner.Failure) in
                         var fields = PresenceFields(decoding: false)
