@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 
 /// The long-running service: opens the store, signs in, and runs poll cycles on the timer until told to stop.
 ///
@@ -126,72 +127,94 @@ public final class Daemon: Sendable {
         let endpoint = configuration.observability.listen.flatMap { address in
             metrics.map { ObservabilityServer(address: address, metrics: $0, logger: logger) }
         }
-        await withTaskGroup(of: String.self) { group in
-            await readers.apply(readerPlans)
-            group.addTask {
+        if let endpoint, !endpoint.address.isLoopback {
+            logger.warning(
+                "the metrics and health endpoint is reachable beyond this machine",
+                metadata: ["address": "\(endpoint.address)"])
+        }
+        let reloader = ConfigurationReloader(
+            file: options.configurationFile, environment: options.environment,
+            logLevelControl: options.logLevelControl, schedule: schedule, makePlan: makePlan, tracker: tracker,
+            readers: readers, makeReaders: readerFactory.plans(for:), notifier: notifier, watchdog: watchdog,
+            logger: logger)
+        let shutdown = ShutdownReason { reason in
+            logger.info("shutting down", metadata: ["reason": "\(reason)"])
+            notifier.stopping()
+        }
+        func service(_ name: String, _ body: @escaping @Sendable () async -> String) -> DaemonService {
+            DaemonService(description: name, shutdown: shutdown, body: body)
+        }
+        // Stopped in reverse order: first the listeners, then the poll loop (its batch in flight is stored and
+        // its events relayed below), the tracker, the maintenance loops and the endpoint last.
+        var services: [DaemonService] = []
+        if let endpoint { services.append(service("metrics endpoint") { await endpoint.run() }) }
+        if let interval = notifier.watchdogInterval {
+            services.append(
+                service("watchdog") {
+                    await watchdog.run(notifier: notifier, interval: interval, logger: logger)
+                    return "watchdog stopped"
+                })
+        }
+        if let days = configuration.history.retentionDays {
+            services.append(
+                service("history retention") {
+                    await HistoryRetention(store: store, days: days, logger: logger).run()
+                    return "retention stopped"
+                })
+        }
+        services.append(
+            service("outbox retention") {
+                await OutboxRetention(
+                    store: store, hours: configuration.events.outboxRetentionHours, sinks: { readers.names },
+                    logger: logger
+                ).run()
+                return "outbox retention stopped"
+            })
+        services.append(
+            service("user tracker") {
                 await tracker.run()
                 return "user resolution stopped"
-            }
-            group.addTask {
+            })
+        services.append(
+            service("poll loop") {
                 await self.pollLoop(
                     schedule, tracker: tracker, readers: readers, store: store, notifier: notifier,
                     watchdog: watchdog, metrics: metrics)
-            }
-            if let endpoint {
-                if !endpoint.address.isLoopback {
-                    logger.warning(
-                        "the metrics and health endpoint is reachable beyond this machine",
-                        metadata: ["address": "\(endpoint.address)"])
-                }
-                group.addTask { await endpoint.run() }
-            }
-            if let interval = notifier.watchdogInterval {
-                group.addTask {
-                    await watchdog.run(notifier: notifier, interval: interval, logger: logger)
-                    return "watchdog stopped"
-                }
-            }
-            let reloadRequests = self.reloadRequests
-            let reloader = ConfigurationReloader(
-                file: options.configurationFile, environment: options.environment,
-                logLevelControl: options.logLevelControl, schedule: schedule, makePlan: makePlan, tracker: tracker,
-                readers: readers, makeReaders: readerFactory.plans(for:), notifier: notifier, watchdog: watchdog,
-                logger: logger)
-            group.addTask {
+            })
+        let reloadRequests = self.reloadRequests
+        services.append(
+            service("reload listener") {
                 for await _ in reloadRequests { await reloader.reload() }
                 return "reload requests ended"
-            }
-            if let signals {
-                let reloads = self.reloadContinuation
-                group.addTask {
-                    for await _ in signals.reloadRequests { reloads.yield() }
-                    return "reload signals ended"
-                }
-            }
-            if let days = configuration.history.retentionDays {
-                group.addTask {
-                    await HistoryRetention(store: store, days: days, logger: self.logger).run()
-                    return "retention stopped"
-                }
-            }
-            group.addTask {
-                await OutboxRetention(
-                    store: store, hours: configuration.events.outboxRetentionHours, sinks: { readers.names },
-                    logger: self.logger
-                ).run()
-                return "outbox retention stopped"
-            }
-            group.addTask {
+            })
+        if let signals {
+            let reloads = self.reloadContinuation
+            services.append(
+                service("signal listener") {
+                    await withTaskGroup(of: Void.self) { group in
+                        group.addTask { for await _ in signals.reloadRequests { reloads.yield() } }
+                        let number = await signals.wait()
+                        group.cancelAll()
+                        return number.map { "received signal \($0)" } ?? "signals ended"
+                    }
+                })
+        }
+        services.append(
+            service("stop listener") {
                 for await _ in stopRequests { return "stop requested" }
                 return "stop stream ended"
-            }
-            if let signals {
-                group.addTask { await signals.wait().map { "received signal \($0)" } ?? "signals ended" }
-            }
-            let reason = await group.next() ?? "unknown"
-            logger.info("shutting down", metadata: ["reason": "\(reason)"])
-            notifier.stopping()
-            group.cancelAll()
+            })
+        await readers.apply(readerPlans)
+        // The daemon owns the process's signals (`ShutdownSignals`: a second one exits 130), so the group installs
+        // no handlers of its own.
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: services.map(\.configuration), gracefulShutdownSignals: [], cancellationSignals: [],
+                logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            logger.error("a service of the daemon failed", metadata: ["error": "\(error)"])
         }
         // The last batch has been stored by now: hand its events (and any backlog) to standard output. Webhook
         // dispatchers save their cursors as they stop; what they did not send goes out after the next start.
