@@ -153,17 +153,12 @@ struct PresenceJSON: Sendable {
         guard user.omitted.isEmpty else {
             return writeShortened(user, directory: directory, from: arena, to: start)
         }
-        var output = start
+        var output = Self.writeOpening(user, directory: directory, to: start)
         func copy(_ fragment: Fragment) {
             output.copyMemory(from: arena + fragment.offset, byteCount: fragment.count)
             output += fragment.count
         }
         let presence = user.presence
-        let openingLength = 7  // {"id":"
-        output.copyMemory(from: "{\"id\":\"", byteCount: openingLength)
-        output += openingLength
-        directory.writeID(index: Int(user.index), into: output)
-        output += UserDirectory.guidLength
         copy(pairs[Int(presence.pair)])
         copy(statuses[Int(presence.statusMessage) + 1])
         copy(outOfOfficePrefix)
@@ -176,23 +171,28 @@ struct PresenceJSON: Sendable {
         return output
     }
 
+    /// Writes `{"id":"<the user's id>` at `output` and returns the position after it: how every object starts.
+    private static func writeOpening(
+        _ user: SimulatedTenant.ServedUser, directory: UserDirectory, to output: UnsafeMutableRawPointer
+    ) -> UnsafeMutableRawPointer {
+        let openingLength = 7  // {"id":"
+        output.copyMemory(from: "{\"id\":\"", byteCount: openingLength)
+        directory.writeID(index: Int(user.index), into: output + openingLength)
+        return output + openingLength + UserDirectory.guidLength
+    }
+
     /// Writes one presence object without the fields in `user.omitted` (keys and values both absent, the other
     /// fields in their usual order) and returns the position after it. Never longer than the complete object.
     private func writeShortened(
         _ user: SimulatedTenant.ServedUser, directory: UserDirectory, from arena: UnsafeRawPointer,
         to start: UnsafeMutableRawPointer
     ) -> UnsafeMutableRawPointer {
-        var output = start
+        var output = Self.writeOpening(user, directory: directory, to: start)
         func copy(_ fragment: Fragment) {
             output.copyMemory(from: arena + fragment.offset, byteCount: fragment.count)
             output += fragment.count
         }
         let presence = user.presence
-        let openingLength = 7  // {"id":"
-        output.copyMemory(from: "{\"id\":\"", byteCount: openingLength)
-        output += openingLength
-        directory.writeID(index: Int(user.index), into: output)
-        output += UserDirectory.guidLength
         copy(shortened.pairs[Int(presence.pair)])
         if !user.omitted.contains(.statusMessage) {
             copy(shortened.statusMessageKey)

@@ -67,3 +67,27 @@ public struct BenchmarkError: Error, CustomStringConvertible {
 
     init(_ description: String) { self.description = description }
 }
+
+extension BenchmarkCleanup {
+    /// A fresh directory for one measurement: `keep/name` when `keep` is given (refused if it exists: an old
+    /// database would skew every number), else a temporary one that an interrupt removes.
+    static func workDirectory(keep: String?, name: String, temporaryPrefix: String) throws(BenchmarkError) -> URL {
+        let directory: URL
+        if let keep {
+            directory = URL(fileURLWithPath: keep).appendingPathComponent(name)
+            if FileManager.default.fileExists(atPath: directory.path) {
+                throw BenchmarkError("\(directory.path) already exists; remove it or choose another --keep")
+            }
+        } else {
+            directory = FileManager.default.temporaryDirectory
+                .appendingPathComponent("\(temporaryPrefix)-\(getpid())-\(name)")
+            register(directory: directory.path)
+        }
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw BenchmarkError("cannot create \(directory.path): \(error)")
+        }
+        return directory
+    }
+}

@@ -43,7 +43,8 @@ public struct DeliveryBenchmark: Sendable {
         var results: [DeliveryBenchmarkResult] = []
         for mode in modes {
             let name = mode == .structured ? "single" : "batch"
-            let directory = try workDirectory(name)
+            let directory = try BenchmarkCleanup.workDirectory(
+                keep: keep, name: name, temporaryPrefix: "presence-sync-delivery")
             let phase = DeliveryBenchmarkPhase(
                 mode: mode, events: mode == .structured ? singleEvents : backlog, pollUsers: pollUsers,
                 interval: interval, timeout: timeout, directory: directory, executable: "/proc/self/exe")
@@ -72,26 +73,6 @@ public struct DeliveryBenchmark: Sendable {
             }
         }
         return Self.markdown(results)
-    }
-
-    private func workDirectory(_ name: String) throws(BenchmarkError) -> URL {
-        let directory: URL
-        if let keep {
-            directory = URL(fileURLWithPath: keep).appendingPathComponent(name)
-            if FileManager.default.fileExists(atPath: directory.path) {
-                throw BenchmarkError("\(directory.path) already exists; remove it or choose another --keep")
-            }
-        } else {
-            directory = FileManager.default.temporaryDirectory
-                .appendingPathComponent("presence-sync-delivery-\(getpid())-\(name)")
-            BenchmarkCleanup.register(directory: directory.path)
-        }
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        } catch {
-            throw BenchmarkError("cannot create \(directory.path): \(error)")
-        }
-        return directory
     }
 
     static func markdown(_ results: [DeliveryBenchmarkResult]) -> String {

@@ -53,7 +53,8 @@ public struct PollingBenchmark: Sendable {
             clockTicksPerSecond: BenchmarkProcessSample.clockTicksPerSecond, targets: .init(), sizes: [])
         for count in users {
             let interval = self.interval ?? Self.defaultInterval(users: count)
-            let directory = try workDirectory(users: count)
+            let directory = try BenchmarkCleanup.workDirectory(
+                keep: keep, name: "\(count)-users", temporaryPrefix: "presence-sync-benchmark")
             progress(
                 """
                 \(count) users, \(cycles) cycles every \(BenchmarkReport.number(interval, 1)) s, change rate \
@@ -85,28 +86,6 @@ public struct PollingBenchmark: Sendable {
             }
         }
         return BenchmarkReport.markdown(document)
-    }
-
-    /// A fresh directory for one size: under `keep`, or a temporary one removed afterwards (and on Ctrl-C).
-    private func workDirectory(users count: Int) throws(BenchmarkError) -> URL {
-        let directory: URL
-        if let keep {
-            directory = URL(fileURLWithPath: keep).appendingPathComponent("\(count)-users")
-            if FileManager.default.fileExists(atPath: directory.path) {
-                // An old database would turn cycle 1 into a steady cycle and skew every number.
-                throw BenchmarkError("\(directory.path) already exists; remove it or choose another --keep")
-            }
-        } else {
-            directory = FileManager.default.temporaryDirectory
-                .appendingPathComponent("presence-sync-benchmark-\(getpid())-\(count)")
-            BenchmarkCleanup.register(directory: directory.path)
-        }
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        } catch {
-            throw BenchmarkError("cannot create \(directory.path): \(error)")
-        }
-        return directory
     }
 
     private func summary(_ result: BenchmarkSizeResult) -> String {

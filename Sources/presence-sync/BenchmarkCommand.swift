@@ -62,12 +62,7 @@ struct BenchmarkCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        do {
-            print(try await benchmark.run(), terminator: "")
-        } catch {
-            printError("\(error)")
-            throw ExitCode(1)
-        }
+        try await printReport { () async throws(BenchmarkError) in try await benchmark.run() }
     }
 }
 
@@ -86,4 +81,14 @@ struct BenchmarkSizes: ExpressibleByArgument, Sendable {
     }
 
     var defaultValueDescription: String { counts.map(String.init).joined(separator: ",") }
+}
+
+/// Prints a benchmark's report; on failure prints why and exits 1.
+func printReport(_ benchmark: () async throws(BenchmarkError) -> String) async throws {
+    do {
+        print(try await benchmark(), terminator: "")
+    } catch {
+        printError("\(error)")
+        throw ExitCode(1)
+    }
 }

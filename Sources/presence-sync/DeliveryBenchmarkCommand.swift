@@ -75,11 +75,6 @@ struct DeliveryBenchmarkCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        do {
-            print(try await benchmark.run(), terminator: "")
-        } catch {
-            printError("\(error)")
-            throw ExitCode(1)
-        }
+        try await printReport { () async throws(BenchmarkError) in try await benchmark.run() }
     }
 }
