@@ -125,7 +125,8 @@ struct BenchmarkSizeResult: Sendable, Codable {
         var cpu: [Double] = []
         var perObservation: [Double] = []
         var simulatorCPU: [Double] = []
-        for (previous, record) in zip(records, records.dropFirst()) {
+        let caughtUp = Self.cyclesStartedCaughtUp(records)
+        for (previous, record) in zip(records, records.dropFirst()) where caughtUp.contains(record.cycle) {
             if let seconds = Self.difference(previous.daemon?.cpuSeconds, record.daemon?.cpuSeconds) {
                 cpu.append(seconds)
                 if record.observed > 0 { perObservation.append(seconds / Double(record.observed) * 1e6) }
@@ -134,7 +135,7 @@ struct BenchmarkSizeResult: Sendable, Codable {
                 simulatorCPU.append(seconds)
             }
         }
-        let steadyRecords = records.dropFirst()
+        let steadyRecords = records.dropFirst().filter { caughtUp.contains($0.cycle) }
         steady = SteadyCycles(
             count: steadyRecords.count, daemonCPUSecondsPerCycle: BenchmarkSpread(cpu),
             microsecondsPerObservation: BenchmarkSpread(perObservation),
@@ -197,6 +198,14 @@ struct BenchmarkSizeResult: Sendable, Codable {
         let failed = records.reduce(0) { $0 + $1.failedBatches }
         let missing = records.reduce(0) { $0 + $1.missing }
         if failed > 0 || missing > 0 { notes.append("\(failed) failed batches, \(missing) users missing from answers") }
+        let caughtUp = Self.cyclesStartedCaughtUp(records)
+        let leftOut = records.dropFirst().map(\.cycle).filter { !caughtUp.contains($0) }
+        if !leftOut.isEmpty {
+            notes.append(
+                (leftOut.count == 1 ? "cycle " : "cycles ") + leftOut.map(String.init).joined(separator: ", ")
+                    + " left out of the steady figures: the "
+                    + "event stream was still writing earlier cycles' events when they started")
+        }
         if eventLinesRead != changesLogged {
             notes.append("\(eventLinesRead) event lines on stdout but \(changesLogged) changes logged")
         }
@@ -215,6 +224,20 @@ struct BenchmarkSizeResult: Sendable, Codable {
     private func decimal(_ value: Double, _ decimals: Int) -> String { BenchmarkReport.number(value, decimals) }
 
     /// A daemon's VmHWM at its last reading, in MiB.
+    /// The cycles after the first that started with the event stream caught up: at the end of the cycle before,
+    /// at least 90 % of every earlier cycle's events had been read from the daemon's stdout. Cycle 1 writes one event
+    /// per user, and at 100,000 users the stdout relay is still writing them during cycles 2 and 3: counting those
+    /// would charge the first cycle's events to the steady ones. When no cycle qualifies, every cycle counts.
+    static func cyclesStartedCaughtUp(_ records: [BenchmarkCycleRecord]) -> Set<Int> {
+        var caughtUp = Set<Int>()
+        var eventsBefore = 0
+        for (previous, record) in zip(records, records.dropFirst()) {
+            eventsBefore += previous.changes
+            if Double(previous.eventLinesRead) >= 0.9 * Double(eventsBefore) { caughtUp.insert(record.cycle) }
+        }
+        return caughtUp.isEmpty ? Set(records.dropFirst().map(\.cycle)) : caughtUp
+    }
+
     private static func peakResidentMiB(_ records: [BenchmarkCycleRecord]) -> Double? {
         records.last?.daemon?.peakResidentKiB.map { Double($0) / 1024 }
     }
