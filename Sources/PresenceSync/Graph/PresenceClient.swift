@@ -3,12 +3,6 @@ import Logging
 import NIOCore
 import NIOHTTP1
 
-/// The result of one getPresencesByUserId request.
-public struct PresenceBatchAnswer: Sendable {
-    public var observations: [PresenceObservation]
-    public var requestID: String?
-}
-
 /// One getPresencesByUserId answer as it arrived: for `PresenceAnswer.scan`, which reads it in place.
 public struct RawPresenceAnswer: Sendable {
     public var body: ByteBuffer
@@ -40,15 +34,8 @@ public struct PresenceClient: Sendable {
         self.recorder = recorder
     }
 
-    /// Fetches presence for `ids` (at most 650). Results are returned as Graph sent them; matching to users
-    /// is the caller's job, by id.
-    public func presences(for ids: [String]) async throws(GraphError) -> PresenceBatchAnswer {
-        let answer = try await presenceAnswer(for: ids)
-        let observations = try PresenceAnswer.decode(answer.body.readableBytesView, requestID: answer.requestID)
-        return PresenceBatchAnswer(observations: observations, requestID: answer.requestID)
-    }
-
-    /// Fetches the answer for `ids` (at most 650) without decoding it: the poll cycle scans it in place.
+    /// Fetches the answer for `ids` (at most 650) without decoding it: the poll cycle scans it in place
+    /// (`PresenceAnswer.scan`) and matches it to users by id, never by position.
     public func presenceAnswer(for ids: [String]) async throws(GraphError) -> RawPresenceAnswer {
         precondition(ids.count <= Self.maxIDsPerRequest, "a batch holds at most 650 ids")
         let body = Self.requestBody(ids)

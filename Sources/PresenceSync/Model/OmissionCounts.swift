@@ -15,6 +15,14 @@ public struct OmissionCounts: Sendable, Equatable {
         if omitted.contains(.workLocationType) { workLocationType += 1 }
     }
 
+    /// Adds another set of counts (a batch's to its cycle's).
+    mutating func add(_ other: OmissionCounts) {
+        statusMessage += other.statusMessage
+        isOutOfOffice += other.isOutOfOffice
+        outOfOfficeMessage += other.outOfOfficeMessage
+        workLocationType += other.workLocationType
+    }
+
     /// Each field with its count, named as in events.
     public var byField: [(field: PresenceField, count: Int)] {
         [

@@ -55,6 +55,15 @@ public struct UserKey: Hashable, Sendable, CustomStringConvertible {
         return UInt64((digit & isDigit) | ((letter &+ 10) & isLetter))
     }
 
+    /// A well-mixed hash for the open-addressing tables keyed by user (`FingerprintTable`, the poller's table of
+    /// requested positions): object ids are random, but sequential ids (tests, other directories) must not cluster.
+    @inline(__always)
+    func slot(mask: Int) -> Int {
+        var mixed = (high ^ low) &* 0x9E37_79B9_7F4A_7C15
+        mixed ^= mixed >> 29
+        return Int(truncatingIfNeeded: mixed) & mask
+    }
+
     /// The canonical lower-case spelling.
     public var description: String {
         let digits = Array("0123456789abcdef".utf8)

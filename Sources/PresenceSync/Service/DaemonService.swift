@@ -46,7 +46,4 @@ final class ShutdownReason: Sendable {
         }
         if first { onFirst(reason) }
     }
-
-    /// The reason, once one was reported.
-    var value: String? { reason.withLock { $0 } }
 }

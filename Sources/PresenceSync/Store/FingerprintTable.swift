@@ -26,7 +26,7 @@ struct FingerprintTable {
     func fingerprint(of key: UserKey) -> UInt64 {
         guard count > 0 else { return 0 }
         let mask = occupied.count - 1
-        var slot = Self.start(key, mask)
+        var slot = key.slot(mask: mask)
         while occupied[slot] {
             if highs[slot] == key.high && lows[slot] == key.low { return fingerprints[slot] }
             slot = (slot + 1) & mask
@@ -38,7 +38,7 @@ struct FingerprintTable {
     mutating func set(_ key: UserKey, _ fingerprint: UInt64) {
         if Self.slots(for: count + 1) > occupied.count { rehash(slots: Self.slots(for: count + 1)) }
         let mask = occupied.count - 1
-        var slot = Self.start(key, mask)
+        var slot = key.slot(mask: mask)
         while occupied[slot] {
             if highs[slot] == key.high && lows[slot] == key.low {
                 fingerprints[slot] = fingerprint
@@ -59,14 +59,6 @@ struct FingerprintTable {
         for slot in fingerprints.indices { fingerprints[slot] = 0 }
     }
 
-    /// The first slot to probe: object ids are random (version 4 GUIDs), but mixing costs nothing and keeps
-    /// sequential ids (as a test or another directory might hand out) from clustering.
-    private static func start(_ key: UserKey, _ mask: Int) -> Int {
-        var mixed = (key.high ^ key.low) &* 0x9E37_79B9_7F4A_7C15
-        mixed ^= mixed >> 29
-        return Int(truncatingIfNeeded: mixed) & mask
-    }
-
     /// The smallest power of two that holds `count` users at most 7/8 full (at least 16).
     private static func slots(for count: Int) -> Int {
         var slots = 16
@@ -82,7 +74,7 @@ struct FingerprintTable {
         occupied = Array(repeating: false, count: slots)
         let mask = slots - 1
         for index in old.3.indices where old.3[index] {
-            var slot = Self.start(UserKey(high: old.0[index], low: old.1[index]), mask)
+            var slot = UserKey(high: old.0[index], low: old.1[index]).slot(mask: mask)
             while occupied[slot] { slot = (slot + 1) & mask }
             occupied[slot] = true
             highs[slot] = old.0[index]

@@ -148,8 +148,8 @@ public final class PresenceStore: @unchecked Sendable {
     /// The poller hands over only answers that differ from the last one recorded (or that the store has no
     /// fingerprint for); each is compared with the stored state, omitted fields carried forward. A changed user's
     /// open history row is closed at `observedAt` and a new one opened, its outbox row written and
-    /// `presence_state` replaced, all in the same transaction. Once handed over, a batch always finishes or rolls back as a whole, even if the
-    /// caller is cancelled.
+    /// `presence_state` replaced, all in the same transaction. Once handed over, a batch always finishes or rolls
+    /// back as a whole, even if the caller is cancelled.
     public func record(
         _ observations: [PresenceObservation], observedAt: Timestamp
     ) async throws(StoreError) -> [ChangeRecord] {

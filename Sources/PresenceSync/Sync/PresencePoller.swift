@@ -194,12 +194,11 @@ public final class PresencePoller: Sendable {
             // (position in the answer, position in the request) of each matched object.
             var matched: [(answer: Int, request: Int)] = []
             matched.reserveCapacity(presences.count)
-            var requestedSeen = [Bool](repeating: false, count: ids.count)
             if presences.count == ids.count, zip(presences, keys).allSatisfy({ $0.key != nil && $0.key == $1 }) {
                 for index in presences.indices { matched.append((index, index)) }
-                for index in requestedSeen.indices { requestedSeen[index] = true }
             } else {
                 let pending = RequestedKeys(keys)
+                var requestedSeen = [Bool](repeating: false, count: ids.count)
                 for (index, presence) in presences.enumerated() {
                     if let key = presence.key, let requested = pending.position(of: key), !requestedSeen[requested] {
                         matched.append((index, requested))
@@ -298,10 +297,7 @@ extension CycleSummary {
         missing += outcome.missing
         unexpectedIDs += outcome.unexpected
         if outcome.failed { failedBatches += 1 }
-        omissions.statusMessage += outcome.omissions.statusMessage
-        omissions.isOutOfOffice += outcome.omissions.isOutOfOffice
-        omissions.outOfOfficeMessage += outcome.omissions.outOfOfficeMessage
-        omissions.workLocationType += outcome.omissions.workLocationType
+        omissions.add(outcome.omissions)
     }
 }
 
@@ -322,7 +318,7 @@ struct RequestedKeys {
         mask = count - 1
         for (position, key) in keys.enumerated() {
             guard let key else { continue }
-            var slot = Self.start(key, mask)
+            var slot = key.slot(mask: mask)
             while slots[slot] != 0 {
                 if keys[Int(slots[slot]) - 1] == key { break }  // listed twice: the first position counts
                 slot = (slot + 1) & mask
@@ -333,16 +329,12 @@ struct RequestedKeys {
 
     /// The first position of `key` in the request, nil when it was not requested.
     func position(of key: UserKey) -> Int? {
-        var slot = Self.start(key, mask)
+        var slot = key.slot(mask: mask)
         while slots[slot] != 0 {
             let position = Int(slots[slot]) - 1
             if keys[position] == key { return position }
             slot = (slot + 1) & mask
         }
         return nil
-    }
-
-    private static func start(_ key: UserKey, _ mask: Int) -> Int {
-        Int(truncatingIfNeeded: ((key.low ^ key.high) &* 0x9E37_79B9_7F4A_7C15) >> 20) & mask
     }
 }
