@@ -75,11 +75,14 @@ struct OutboxListCommand: AsyncParsableCommand {
     }
 }
 
-/// `presence-sync outbox purge --delivered-before 24h`: deletes events every sink has delivered.
+/// `presence-sync outbox purge --delivered-before 24h`: deletes migrated events every sink has delivered. Since
+/// schema 9 an event is its history row, which goes with history retention (`prune`), never before it is delivered;
+/// only events carried over from an older file (`outbox_legacy`) are deleted here.
 struct OutboxPurgeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "purge",
-        abstract: "Delete delivered events older than an age; undelivered events and dead letters are kept.",
+        abstract:
+            "Delete delivered events carried over from schema 8 or older; the others go with their history rows (prune).",
         discussion: "Example: presence-sync outbox purge --delivered-before 24h --config /etc/presence-sync/config.json"
     )
 
@@ -99,7 +102,9 @@ struct OutboxPurgeCommand: AsyncParsableCommand {
             let cutoff = Timestamp(millisecondsSinceEpoch: now - (TimeText.age(deliveredBefore) ?? 0))
             let deleted = try OutboxMaintenance.purge(
                 path: configuration.databasePath, deliveredBefore: cutoff, sinks: configuration.events.outboxSinks)
-            print("deleted \(deleted) delivered events older than \(cutoff.iso8601)")
+            print(
+                "deleted \(deleted) delivered events older than \(cutoff.iso8601) carried over from an older file; "
+                    + "other events are history rows, deleted with them by prune or history.retentionDays")
         }
     }
 }

@@ -54,11 +54,12 @@ struct OutboxTests {
         let store = try PresenceStore(path: path, logger: Self.logger)
         _ = try await store.record(Self.observations(round: 0), observedAt: Self.at(0))
         await store.close()
-        // A trigger makes the outbox insert of the next change fail, as a full disk would.
+        // A trigger makes the history insert of the sixth user's next change fail, as a full disk would.
         let db = try Connection(path: path)
         try db.execute(
             """
-            CREATE TRIGGER fail_outbox BEFORE INSERT ON outbox WHEN NEW.user_id = '\(Self.users[5])'
+            CREATE TRIGGER fail_history BEFORE INSERT ON history
+            WHEN NEW.user = (SELECT key FROM user_keys WHERE user_id = '\(Self.users[5])')
             BEGIN SELECT RAISE(ABORT, 'simulated failure'); END;
             """)
         try db.close()
@@ -118,29 +119,39 @@ struct OutboxTests {
         await store.close()
     }
 
-    @Test("pruning deletes only old events that every sink has delivered")
-    func pruning() async throws {
+    @Test("history retention keeps every row an undelivered event needs, its previous row included")
+    func pruningKeepsWhatEventsNeed() async throws {
         let directory = TemporaryDirectory()
         let store = try PresenceStore(path: directory.file("p.db"), logger: Self.logger)
         let first = try await store.record(Self.observations(round: 0), observedAt: Self.at(0))
         let second = try await store.record(Self.observations(round: 1), observedAt: Self.at(3600))
-        let later = Self.at(7200)
-        try await store.advanceOutboxCursor(sink: "a", through: second.last!.historyID)
+        let third = try await store.record(Self.observations(round: 2), observedAt: Self.at(7200))
+        let later = Self.at(7201)
+        try await store.advanceOutboxCursor(sink: "a", through: third.last!.historyID)
         // "b" has delivered nothing yet: nothing may go.
-        #expect(try await store.pruneOutbox(olderThan: later, deliveredBy: ["a", "b"]) == 0)
+        #expect(try await store.pruneHistory(before: later, sinks: ["a", "b"]).rowsDeleted == 0)
+        // "b" has the first round: the second round's events still need the first round's rows (their previous).
         try await store.advanceOutboxCursor(sink: "b", through: first.last!.historyID)
-        #expect(try await store.pruneOutbox(olderThan: later, deliveredBy: ["a", "b"]) == first.count)
-        try await store.advanceOutboxCursor(sink: "b", through: second.last!.historyID)
-        // Younger than the cutoff: kept even though delivered.
-        #expect(try await store.pruneOutbox(olderThan: Self.at(1800), deliveredBy: ["a", "b"]) == 0)
+        #expect(try await store.pruneHistory(before: later, sinks: ["a", "b"]).rowsDeleted == 0)
+        // A dead letter of the second round keeps the first round too.
+        let deadLetter = second[0].historyID
+        try await store.advanceOutboxCursor(sink: "b", through: third.last!.historyID)
+        try await store.recordDeadLetters(
+            endpoint: "b", events: [(deadLetter, Self.users[0])], attempts: 1, error: "HTTP 422")
+        #expect(try await store.pruneHistory(before: Self.at(1800), sinks: ["a", "b"]).rowsDeleted == 0, "too young")
+        #expect(try await store.pruneHistory(before: later, sinks: ["a", "b"]).rowsDeleted == 0)
+        let db = try Connection(path: directory.file("p.db"))
+        try db.execute("DELETE FROM webhook_dead_letters")
+        try db.close()
+        // Everything delivered: the first round (closed at 3600) goes; the second (closed at 7200) is younger.
+        let pruned = try await store.pruneHistory(before: Self.at(3601), sinks: ["a", "b"]).rowsDeleted
+        #expect(pruned == first.count)
+        let events = try await store.outboxEvents(after: second.last!.historyID, limit: 100)
+        #expect(events == third)
+        #expect(events.allSatisfy { $0.previous != nil })
         // A cursor never moves back.
         try await store.advanceOutboxCursor(sink: "b", through: 1)
-        #expect(try await store.outboxCursor(sink: "b") == second.last!.historyID)
-        let retention = OutboxRetention(store: store, hours: 1, sinks: { ["a", "b"] }, logger: Self.logger)
-        #expect(
-            await retention.pruneOnce(now: Timestamp(millisecondsSinceEpoch: later.millisecondsSinceEpoch + 1))
-                == second.count)
-        #expect(try await store.outboxEvents(after: 0, limit: 100).isEmpty)
+        #expect(try await store.outboxCursor(sink: "b") == third.last!.historyID)
         await store.close()
     }
 }

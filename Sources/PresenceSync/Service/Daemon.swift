@@ -158,7 +158,7 @@ public final class Daemon: Sendable {
         if let days = configuration.history.retentionDays {
             services.append(
                 service("history retention") {
-                    await HistoryRetention(store: store, days: days, logger: logger).run()
+                    await HistoryRetention(store: store, days: days, sinks: { readers.names }, logger: logger).run()
                     return "retention stopped"
                 })
         }

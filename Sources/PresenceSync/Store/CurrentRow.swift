@@ -1,17 +1,29 @@
 import SQLite
 
-/// A user's row in `presence_state` (behind the `presence_current` view), and the column helpers shared by the
-/// tables that hold a state.
+/// A user's row in `current` (behind the `presence_current` view): its open history row, state codes and since.
 struct CurrentRow {
     var historyID: Int64
-    var state: PresenceState
+    var codes: StateCodes
     var since: Timestamp
 
-    /// The six state columns, in `PresenceState` order, as both tables name them.
+    static func read(_ db: Connection, key: Int64) throws -> CurrentRow? {
+        let select = try db.cachedStatement(
+            "SELECT history_id, since, \(StateCodes.columns) FROM current WHERE user = ?1")
+        return try select.queryOne([.integer(key)]) { row in
+            CurrentRow(
+                historyID: row.int64(0), codes: StateCodes(row, from: 2),
+                since: Timestamp(millisecondsSinceEpoch: row.int64(1)))
+        }
+    }
+}
+
+extension CurrentRow {
+    /// The six state columns of the views (`presence_current`, `presence_history`, `outbox`), as text, in
+    /// `PresenceState` order.
     static let stateColumns =
         "availability, activity, status_message, out_of_office, out_of_office_message, work_location"
 
-    /// Reads a state from six consecutive columns starting at `first`.
+    /// Reads a state from six consecutive text columns of a view starting at `first`.
     static func state(_ row: Row, from first: Int32) -> PresenceState {
         PresenceState(
             availability: row.text(first) ?? "",
@@ -20,26 +32,5 @@ struct CurrentRow {
             isOutOfOffice: row.bool(first + 3),
             outOfOfficeMessage: row.text(first + 4),
             workLocationType: row.text(first + 5))
-    }
-
-    /// Binds a state to six consecutive parameters starting at `first`.
-    static func bind(_ state: PresenceState, to statement: Statement, from first: Int32) throws {
-        try statement.bind(state.availability, at: first)
-        try statement.bind(state.activity, at: first + 1)
-        try statement.bind(state.statusMessage, at: first + 2)
-        try statement.bind(state.isOutOfOffice, at: first + 3)
-        try statement.bind(state.outOfOfficeMessage, at: first + 4)
-        try statement.bind(state.workLocationType, at: first + 5)
-    }
-
-    static func read(_ db: Connection, userID: String) throws -> CurrentRow? {
-        let select = try db.cachedStatement(
-            "SELECT history_id, since, \(stateColumns) FROM presence_state WHERE user_id = ?1")
-        return try select.queryOne([.text(userID)]) { row in
-            CurrentRow(
-                historyID: row.int64(0),
-                state: state(row, from: 2),
-                since: row.text(1).flatMap(Timestamp.init(iso8601:)) ?? Timestamp(millisecondsSinceEpoch: 0))
-        }
     }
 }

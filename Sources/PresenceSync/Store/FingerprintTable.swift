@@ -1,17 +1,25 @@
 /// Each user's answer fingerprint, by `UserKey`: what the store knows it has recorded, so that an unchanged answer
 /// is recognised without a String, a hash of an id string, a read or a hop to the store's thread.
 ///
-/// Open addressing with linear probing in three flat arrays (keys, fingerprints, occupancy): 25 bytes a slot,
-/// filled up to 7/8 before it doubles, so 100,000 users take 131,072 slots (3.3 MB); a Swift `Dictionary` keeps at
+/// It also holds each user's integer key in the file (`user_keys.key`), so the store turns an id into the key its
+/// compact rows use without a lookup in SQLite.
+///
+/// Open addressing with linear probing in flat arrays (keys, fingerprints, file keys, occupancy): 29 bytes a slot,
+/// filled up to 7/8 before it doubles, so 100,000 users take 131,072 slots (3.8 MB); a Swift `Dictionary` keeps at
 /// most 3/4 full and would need twice the slots. Users are never removed: a forgotten user keeps its slot with
 /// fingerprint 0, which matches no answer (fingerprints are never 0), so lookups need no tombstones.
 struct FingerprintTable {
     private var highs: [UInt64] = []
     private var lows: [UInt64] = []
     private var fingerprints: [UInt64] = []
+    /// `user_keys.key` of each user, 0 when not known yet.
+    private var fileKeys: [UInt32] = []
     private var occupied: [Bool] = []
     /// Number of users with a slot.
     private(set) var count = 0
+
+    /// Number of users with a fingerprint (a scan: for tests and reports).
+    var fingerprintCount: Int { fingerprints.reduce(0) { $0 + ($1 == 0 ? 0 : 1) } }
 
     /// Number of slots, empty ones included.
     var slotCount: Int { occupied.count }
@@ -36,22 +44,47 @@ struct FingerprintTable {
 
     /// Records `fingerprint` for `key` (0 forgets it: the user's next answer is decoded and compared in full).
     mutating func set(_ key: UserKey, _ fingerprint: UInt64) {
-        if Self.slots(for: count + 1) > occupied.count { rehash(slots: Self.slots(for: count + 1)) }
+        if let slot = slot(of: key, creating: fingerprint != 0) { fingerprints[slot] = fingerprint }
+    }
+
+    /// The user's key in the file (`user_keys.key`), nil when not known yet.
+    func fileKey(of key: UserKey) -> Int64? {
+        guard count > 0 else { return nil }
         let mask = occupied.count - 1
         var slot = key.slot(mask: mask)
         while occupied[slot] {
             if highs[slot] == key.high && lows[slot] == key.low {
-                fingerprints[slot] = fingerprint
-                return
+                return fileKeys[slot] == 0 ? nil : Int64(fileKeys[slot])
             }
             slot = (slot + 1) & mask
         }
-        guard fingerprint != 0 else { return }
+        return nil
+    }
+
+    /// Records the user's key in the file (0 forgets it, after a rolled-back insert).
+    mutating func setFileKey(_ key: UserKey, _ fileKey: Int64) {
+        precondition(fileKey >= 0 && fileKey <= Int64(UInt32.max), "user key \(fileKey) out of range")
+        if let slot = slot(of: key, creating: fileKey != 0) { fileKeys[slot] = UInt32(fileKey) }
+    }
+
+    /// The slot holding `key`; a new one if `creating` (growing first when needed), else nil when absent.
+    private mutating func slot(of key: UserKey, creating: Bool) -> Int? {
+        if creating, Self.slots(for: count + 1) > occupied.count { rehash(slots: Self.slots(for: count + 1)) }
+        guard !occupied.isEmpty else { return nil }
+        let mask = occupied.count - 1
+        var slot = key.slot(mask: mask)
+        while occupied[slot] {
+            if highs[slot] == key.high && lows[slot] == key.low { return slot }
+            slot = (slot + 1) & mask
+        }
+        guard creating else { return nil }
         occupied[slot] = true
         highs[slot] = key.high
         lows[slot] = key.low
-        fingerprints[slot] = fingerprint
+        fingerprints[slot] = 0
+        fileKeys[slot] = 0
         count += 1
+        return slot
     }
 
     /// Forgets every fingerprint (keeps the slots).
@@ -67,19 +100,21 @@ struct FingerprintTable {
     }
 
     private mutating func rehash(slots: Int) {
-        let old = (highs, lows, fingerprints, occupied)
+        let old = (highs, lows, fingerprints, fileKeys, occupied)
         highs = Array(repeating: 0, count: slots)
         lows = Array(repeating: 0, count: slots)
         fingerprints = Array(repeating: 0, count: slots)
+        fileKeys = Array(repeating: 0, count: slots)
         occupied = Array(repeating: false, count: slots)
         let mask = slots - 1
-        for index in old.3.indices where old.3[index] {
+        for index in old.4.indices where old.4[index] {
             var slot = UserKey(high: old.0[index], low: old.1[index]).slot(mask: mask)
             while occupied[slot] { slot = (slot + 1) & mask }
             occupied[slot] = true
             highs[slot] = old.0[index]
             lows[slot] = old.1[index]
             fingerprints[slot] = old.2[index]
+            fileKeys[slot] = old.3[index]
         }
     }
 }

@@ -14,8 +14,8 @@ public struct PruneResult: Sendable, Equatable {
 
 /// Retention and copies of the presence database: the work that changes or copies the file beyond recording.
 ///
-/// Pruning deletes only closed history rows (`valid_to` set and older than the cutoff), never an open row or a row
-/// `presence_current` points at, so the current state and the latest interval of every user survive. It deletes in
+/// Pruning deletes only closed history rows (`valid_to` set and older than the cutoff), never an open row, a row
+/// `presence_current` points at, or a row an undelivered event needs, so the current state and the latest interval of every user survive. It deletes in
 /// small transactions so the daemon's batches are not held up for long, then returns freed pages to the file system.
 public enum HistoryMaintenance {
     /// Rows deleted per transaction: a few milliseconds of write lock each.
@@ -46,17 +46,49 @@ public enum HistoryMaintenance {
     }
 
     /// Deletes up to `limit` closed history rows whose `valid_to` is before `cutoff`, in one transaction.
-    static func deleteClosedRows(_ db: Connection, before cutoff: Timestamp, limit: Int) throws -> Int {
+    ///
+    /// The history is also the event log, so a row is kept while an event still needs it: every row from the
+    /// first one a sink in `sinks` (default: every sink with a cursor) has not delivered, or one that is a dead
+    /// letter or requeued, and the previous rows of those (an event carries its previous state) stay.
+    static func deleteClosedRows(
+        _ db: Connection, before cutoff: Timestamp, limit: Int, sinks: [String]? = nil
+    ) throws -> Int {
         try db.inTransaction(.immediate) {
+            let delivered: Int64
+            if let sinks {
+                delivered = try Outbox.deliveredByAll(sinks, db)
+            } else {
+                delivered =
+                    try db.cachedStatement("SELECT min(delivered_through) FROM outbox_cursors").queryOne {
+                        $0.isNull(0) ? Int64.max : $0.int64(0)
+                    } ?? Int64.max
+            }
+            var needed = Int64.max
+            for sql in [
+                "SELECT min(coalesce(previous, id)) FROM history WHERE id > ?1",
+                """
+                SELECT min(coalesce(h.previous, h.id)) FROM history AS h
+                JOIN webhook_dead_letters AS d ON d.history_id = h.id WHERE ?1 = ?1
+                """,
+                """
+                SELECT min(coalesce(h.previous, h.id)) FROM history AS h
+                JOIN webhook_requeued AS r ON r.history_id = h.id WHERE ?1 = ?1
+                """,
+            ] {
+                let first = try db.cachedStatement(sql).queryOne([.integer(delivered)]) {
+                    $0.isNull(0) ? Int64.max : $0.int64(0)
+                }
+                needed = min(needed, first ?? Int64.max)
+            }
             try db.cachedStatement(
                 """
-                DELETE FROM presence_history WHERE id IN (
-                    SELECT id FROM presence_history
-                    WHERE valid_to IS NOT NULL AND valid_to < ?1
-                        AND id NOT IN (SELECT history_id FROM presence_current)
+                DELETE FROM history WHERE id IN (
+                    SELECT id FROM history
+                    WHERE id < ?3 AND valid_to < ?1
+                        AND id NOT IN (SELECT history_id FROM current)
                     LIMIT ?2)
                 """
-            ).execute([.text(cutoff.iso8601), .integer(Int64(limit))])
+            ).execute([.integer(cutoff.millisecondsSinceEpoch), .integer(Int64(limit)), .integer(needed)])
             return db.changes
         }
     }
@@ -101,13 +133,14 @@ public enum HistoryMaintenance {
 
 extension PresenceStore {
     /// Prunes closed history rows older than `cutoff` on the store's own queue, one small transaction per call,
-    /// so the daemon's batches interleave with a long prune instead of waiting for all of it.
-    public func pruneHistory(before cutoff: Timestamp) async throws(StoreError) -> PruneResult {
+    /// so the daemon's batches interleave with a long prune instead of waiting for all of it. Rows that events of
+    /// `sinks` (nil: every sink with a cursor) still need are kept.
+    public func pruneHistory(before cutoff: Timestamp, sinks: [String]? = nil) async throws(StoreError) -> PruneResult {
         var deleted = 0
         while true {
             let count = try await withConnection("pruning history before \(cutoff)") { db in
                 try HistoryMaintenance.deleteClosedRows(
-                    db, before: cutoff, limit: HistoryMaintenance.rowsPerTransaction)
+                    db, before: cutoff, limit: HistoryMaintenance.rowsPerTransaction, sinks: sinks)
             }
             deleted += count
             if count < HistoryMaintenance.rowsPerTransaction { break }

@@ -1,18 +1,21 @@
 import Logging
 
 /// The optional automatic retention (`history.retentionDays`): the daemon prunes closed history rows older than
-/// the retention once at start and then once a day, never the current state.
+/// the retention once at start and then once a day, never the current state nor a row an undelivered event needs.
 public struct HistoryRetention: Sendable {
     /// How often the daemon prunes.
     public static let interval = Duration.seconds(86_400)
 
     private let store: PresenceStore
     private let days: Int
+    /// The sinks whose undelivered events keep their history rows (nil: every sink with a cursor in the file).
+    private let sinks: @Sendable () -> [String]?
     private let logger: Logger
 
-    public init(store: PresenceStore, days: Int, logger: Logger) {
+    public init(store: PresenceStore, days: Int, sinks: @escaping @Sendable () -> [String]? = { nil }, logger: Logger) {
         self.store = store
         self.days = days
+        self.sinks = sinks
         self.logger = logger
     }
 
@@ -26,7 +29,7 @@ public struct HistoryRetention: Sendable {
     public func pruneOnce(now: Timestamp = .now()) async -> PruneResult? {
         let cutoff = Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch - Int64(days) * 86_400_000)
         do {
-            let result = try await store.pruneHistory(before: cutoff)
+            let result = try await store.pruneHistory(before: cutoff, sinks: sinks())
             logger.info(
                 "history pruned",
                 metadata: [

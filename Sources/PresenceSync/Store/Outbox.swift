@@ -1,13 +1,14 @@
 import SQLite
 
-/// The SQL behind the event outbox (`outbox`, `outbox_cursors`), run on the store's queue.
+/// The SQL behind event delivery (`outbox_cursors`, and the history read as events), run on the store's queue.
 ///
-/// An outbox row is written in the transaction that appends its history row (`insert`), so a stored change always
-/// has its event and an event is never delivered for a change that was rolled back. Each sink keeps a cursor: the
-/// highest history id it has delivered. A sink advances its cursor only after the events left it, so a crash
-/// between the two re-delivers (same event ids) instead of losing.
+/// Since schema 9 the history is the event log: an event is a history row together with the user's previous row,
+/// so a stored change always has its event and an event is never delivered for a change that was rolled back.
+/// Each sink keeps a cursor: the highest history id it has delivered. A sink advances its cursor only after the
+/// events left it, so a crash between the two re-delivers (same event ids) instead of losing. Events whose history
+/// row an older version had already pruned wait in `outbox_legacy` (written by the migration) until delivered.
 enum Outbox {
-    /// The outbox columns in the order `record(_:from:)` reads them.
+    /// The columns of the `outbox` view (and of `outbox_legacy`), in the order `record(_:)` reads them.
     private static let columns = """
         history_id, user_id, previous_availability, previous_activity, previous_status_message,
         previous_out_of_office, previous_out_of_office_message, previous_work_location, previous_since,
@@ -15,37 +16,19 @@ enum Outbox {
         sequence_number, changed_fields, since
         """
 
-    /// Stores the event of a change just appended to the history; must run inside that transaction.
-    static func insert(_ change: ChangeRecord, _ db: Connection) throws {
-        let insert = try db.cachedStatement(
-            """
-            INSERT INTO outbox (\(columns))
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
-            """)
-        try insert.bind(change.historyID, at: 1)
-        try insert.bind(change.userID, at: 2)
-        if let previous = change.previous {
-            try CurrentRow.bind(previous, to: insert, from: 3)
-        } else {
-            for index: Int32 in 3...8 { try insert.bind(.null, at: index) }
-        }
-        try insert.bind(change.previousSince?.iso8601, at: 9)
-        try CurrentRow.bind(change.current, to: insert, from: 10)
-        try insert.bind(change.sequenceNumber, at: 16)
-        try insert.bind(change.changedFields.map(\.rawValue).joined(separator: ","), at: 17)
-        try insert.bind(change.since.iso8601, at: 18)
-        _ = try insert.step()
-        insert.reset()
-    }
-
     /// Up to `limit` events after `historyID`, oldest first; streams from the file, never loads the backlog.
     static func events(after historyID: Int64, limit: Int, _ db: Connection) throws -> [ChangeRecord] {
         let select = try db.cachedStatement(
-            "SELECT \(columns) FROM outbox WHERE history_id > ?1 ORDER BY history_id LIMIT ?2")
+            "SELECT \(StoreLayout.eventColumns) FROM \(StoreLayout.eventSource) WHERE h.id > ?1 ORDER BY h.id LIMIT ?2")
         var records: [ChangeRecord] = []
         records.reserveCapacity(min(limit, 4096))
         try select.query([.integer(historyID), .integer(Int64(limit))]) { row in records.append(record(row)) }
-        return records
+        let legacy = try db.cachedStatement(
+            "SELECT \(columns) FROM outbox_legacy WHERE history_id > ?1 ORDER BY history_id LIMIT ?2")
+        var older: [ChangeRecord] = []
+        try legacy.query([.integer(historyID), .integer(Int64(limit))]) { row in older.append(record(row)) }
+        guard !older.isEmpty else { return records }
+        return Array((records + older).sorted { $0.historyID < $1.historyID }.prefix(limit))
     }
 
     /// Up to `limit` events of `endpoint` an operator requeued, oldest first.
@@ -89,19 +72,17 @@ enum Outbox {
         ).execute([.text(sink), .integer(historyID), .text(Timestamp.now().iso8601)])
     }
 
-    /// Deletes events older than `cutoff` that every sink in `sinks` has delivered; returns how many.
-    /// Events listed as dead letters are kept so that they can be inspected and requeued.
+    /// Deletes the migrated events of `outbox_legacy` older than `cutoff` that every sink in `sinks` has
+    /// delivered; returns how many. Events listed as dead letters or requeued are kept. The events of the history
+    /// are not deleted here: they go with their history rows (`HistoryMaintenance`), never before every sink, dead
+    /// letter and requeued event is done with them.
     ///
-    /// With no sinks configured nothing will read the outbox, so age alone decides.
+    /// With no sinks configured nothing will read the events, so age alone decides.
     static func prune(olderThan cutoff: Timestamp, deliveredBy sinks: [String], _ db: Connection) throws -> Int {
-        var delivered = Int64.max
-        let select = try db.cachedStatement("SELECT delivered_through FROM outbox_cursors WHERE sink = ?1")
-        for sink in sinks {
-            delivered = min(delivered, try select.queryOne([.text(sink)]) { $0.int64(0) } ?? 0)
-        }
+        let delivered = try deliveredByAll(sinks, db)
         try db.cachedStatement(
             """
-            DELETE FROM outbox WHERE history_id <= ?1 AND since < ?2
+            DELETE FROM outbox_legacy WHERE history_id <= ?1 AND since < ?2
                 AND history_id NOT IN (SELECT history_id FROM webhook_dead_letters)
                 AND history_id NOT IN (SELECT history_id FROM webhook_requeued)
             """
@@ -110,15 +91,31 @@ enum Outbox {
         return db.changes
     }
 
-    /// Events not yet delivered by `sink`, and the time of the oldest of them.
+    /// The highest history id every sink in `sinks` has delivered (`Int64.max` for no sinks).
+    static func deliveredByAll(_ sinks: [String], _ db: Connection) throws -> Int64 {
+        var delivered = Int64.max
+        let select = try db.cachedStatement("SELECT delivered_through FROM outbox_cursors WHERE sink = ?1")
+        for sink in sinks {
+            delivered = min(delivered, try select.queryOne([.text(sink)]) { $0.int64(0) } ?? 0)
+        }
+        return delivered
+    }
+
+    /// Events not yet delivered by `sink`, and the time of the oldest of them (history ids grow with time, so the
+    /// oldest is the first after the cursor).
     static func backlog(sink: String, _ db: Connection) throws -> (count: Int, oldest: Timestamp?) {
+        let cursor = try self.cursor(sink: sink, db)
         let select = try db.cachedStatement(
             """
-            SELECT count(*), min(since) FROM outbox
-            WHERE history_id > coalesce((SELECT delivered_through FROM outbox_cursors WHERE sink = ?1), 0)
+            SELECT (SELECT count(*) FROM history WHERE id > ?1) + (SELECT count(*) FROM outbox_legacy WHERE history_id > ?1),
+                   (SELECT valid_from FROM history WHERE id > ?1 ORDER BY id LIMIT 1),
+                   (SELECT min(since) FROM outbox_legacy WHERE history_id > ?1)
             """)
-        return try select.queryOne([.text(sink)]) { row in
-            (row.int(0), row.text(1).flatMap(Timestamp.init(iso8601:)))
+        return try select.queryOne([.integer(cursor)]) { row in
+            let newest = row.isNull(1) ? nil : Timestamp(millisecondsSinceEpoch: row.int64(1))
+            let legacy = row.text(2).flatMap(Timestamp.init(iso8601:))
+            let oldest = [newest, legacy].compactMap { $0 }.min()
+            return (row.int(0), oldest)
         } ?? (0, nil)
     }
 }
@@ -141,7 +138,7 @@ extension PresenceStore {
         }
     }
 
-    /// Deletes delivered events older than `cutoff` (outbox retention); returns how many.
+    /// Deletes migrated events older than `cutoff` that every sink delivered (`outbox_legacy`); returns how many.
     @discardableResult
     public func pruneOutbox(olderThan cutoff: Timestamp, deliveredBy sinks: [String]) async throws(StoreError) -> Int {
         try await withConnection("pruning the outbox") { db in

@@ -20,8 +20,8 @@ import Synchronization
 /// (missing from answers, in a failed batch, or no longer tracked), whose time is frozen there when they stop
 /// being observed and released when they are observed again.
 ///
-/// `@unchecked Sendable` is safe because every mutable member (`connection`, `unobserved`) is touched only on
-/// `queue`, which serialises all access; `known` is a `Mutex`; the other members are immutable after `init`.
+/// `@unchecked Sendable` is safe because every mutable member (`connection`, `unobserved`, `vocabulary`,
+/// `otherKeys`, `createdKeys`) is touched only on `queue`, which serialises all access; `known` is a `Mutex`; the other members are immutable after `init`.
 public final class PresenceStore: @unchecked Sendable {
     public let path: String
     /// A random id minted when the database was created; with a history row id it makes a stable event id.
@@ -32,8 +32,14 @@ public final class PresenceStore: @unchecked Sendable {
     /// Each user's fingerprint of the answer whose state the file holds. Empty at open: a user's first answer after
     /// a start is decoded and compared with its `presence_state` row (the first cycle costs what a change does).
     let known = Mutex(FingerprintTable())
-    /// The users with a row in `presence_unobserved` (read at open; few): an observation of one of them deletes it.
-    var unobserved: Set<String> = []
+    /// The keys of the users with a row in `unobserved` (read at open; few): an observation of one deletes it.
+    var unobserved: Set<Int64> = []
+    /// Word and message codes of the compact rows.
+    var vocabulary: Vocabulary
+    /// Keys in `user_keys` of users whose id is not a GUID (GUIDs' keys are in `known`); tests use such ids.
+    var otherKeys: [String: Int64] = [:]
+    /// Users whose key was created in the transaction in progress: forgotten if it rolls back.
+    var createdKeys: [String] = []
     /// Batches waiting for the next transaction, and whether a drain is scheduled on `queue`.
     private let pending = Mutex(PendingBatches())
 
@@ -42,7 +48,7 @@ public final class PresenceStore: @unchecked Sendable {
         var draining = false
     }
 
-    private struct PendingBatch {
+    struct PendingBatch {
         var observations: [PresenceObservation]
         var observedAt: Timestamp
         var reply: CheckedContinuation<Result<[ChangeRecord], StoreError>, Never>
@@ -64,13 +70,24 @@ public final class PresenceStore: @unchecked Sendable {
             let (from, to) = try Migrator(Schema.migrations).migrate(connection)
             if from != to { logger.info("database schema migrated", metadata: ["from": "\(from)", "to": "\(to)"]) }
             self.instanceID = try Self.instanceID(connection)
-            let stored = try connection.prepare("SELECT count(*) FROM presence_state").queryOne { $0.int(0) } ?? 0
-            known.withLock { $0.reserveCapacity(max(stored, expectedUsers)) }
-            var unobserved: Set<String> = []
-            try connection.prepare("SELECT user_id FROM presence_unobserved").query { row in
-                unobserved.insert(row.text(0) ?? "")
+            let stored = try connection.prepare("SELECT count(*) FROM user_keys").queryOne { $0.int(0) } ?? 0
+            var otherKeys: [String: Int64] = [:]
+            try known.withLock { table in
+                table.reserveCapacity(max(stored, expectedUsers))
+                try connection.prepare("SELECT key, user_id FROM user_keys").query { row in
+                    let userID = row.text(1) ?? ""
+                    if let key = UserKey(userID) {
+                        table.setFileKey(key, row.int64(0))
+                    } else {
+                        otherKeys[userID] = row.int64(0)
+                    }
+                }
             }
+            self.otherKeys = otherKeys
+            var unobserved: Set<Int64> = []
+            try connection.prepare("SELECT user FROM unobserved").query { row in unobserved.insert(row.int64(0)) }
             self.unobserved = unobserved
+            self.vocabulary = try Vocabulary(connection)
             self.connection = connection
         } catch let error as StoreError {
             throw error
@@ -119,7 +136,7 @@ public final class PresenceStore: @unchecked Sendable {
     }
 
     /// Number of users whose answer fingerprint the store holds.
-    public var usersWithFingerprint: Int { known.withLock { $0.count } }
+    public var usersWithFingerprint: Int { known.withLock { $0.fingerprintCount } }
 
     /// Runs `body` on the store's queue with the open connection, off the cooperative pool.
     func withConnection<T: Sendable>(
@@ -207,131 +224,7 @@ public final class PresenceStore: @unchecked Sendable {
         }
     }
 
-    /// Stores several batches in one transaction; fingerprints are recorded only after the commit.
-    private func recordGroup(_ group: [PendingBatch], _ db: Connection) throws -> [[ChangeRecord]] {
-        var results: [[ChangeRecord]] = []
-        var released: [String] = []
-        try db.inTransaction(.immediate) {
-            for batch in group {
-                results.append(try recordBatch(batch.observations, observedAt: batch.observedAt, db, &released))
-            }
-        }
-        for userID in released { unobserved.remove(userID) }
-        known.withLock { table in
-            for batch in group {
-                for observation in batch.observations {
-                    if let key = UserKey(observation.userID) { table.set(key, observation.fingerprint) }
-                }
-            }
-        }
-        return results
-    }
-
-    /// Compares each observation (an answer that differs from the last one recorded) with the user's stored state,
-    /// fields the answer left out carried forward, and appends history where the state really changed.
-    private func recordBatch(
-        _ observations: [PresenceObservation], observedAt: Timestamp, _ db: Connection, _ released: inout [String]
-    ) throws -> [ChangeRecord] {
-        var changes: [ChangeRecord] = []
-        for var observation in observations {
-            let previous = try CurrentRow.read(db, userID: observation.userID)
-            if let previous {
-                observation.state = observation.state.carryingForward(observation.omitted, from: previous.state)
-            }
-            if !unobserved.isEmpty, unobserved.contains(observation.userID) {
-                try db.cachedStatement("DELETE FROM presence_unobserved WHERE user_id = ?1")
-                    .execute([.text(observation.userID)])
-                released.append(observation.userID)
-            }
-            if let previous, previous.state == observation.state { continue }
-            changes.append(try appendHistory(observation, previous: previous, observedAt: observedAt, db))
-        }
-        return changes
-    }
-
-    /// Marks users as not observed since now (missing from an answer, or in a batch that failed): their
-    /// `last_seen` stops following the sweeps, frozen at its current value, until they are observed again. Their
-    /// fingerprints are forgotten, so that their next answer reaches `record` and releases them.
-    public func recordUnobserved(_ userIDs: [String]) async throws(StoreError) {
-        guard !userIDs.isEmpty else { return }
-        try await withConnection("recording \(userIDs.count) users as not observed") { db in
-            let added = try db.inTransaction(.immediate) { () throws -> [String] in
-                try Self.freezeLastSeen(of: userIDs, db, skipping: self.unobserved)
-            }
-            self.unobserved.formUnion(added)
-        }
-        forgetFingerprints(of: userIDs)
-    }
-
-    /// Copies the derived `last_seen` of each user that has a stored state and is not in `skipping` into
-    /// `presence_unobserved`; returns those added. Inside the caller's transaction.
-    static func freezeLastSeen(of userIDs: [String], _ db: Connection, skipping: Set<String>) throws -> [String] {
-        let freeze = try db.cachedStatement(
-            """
-            INSERT OR IGNORE INTO presence_unobserved (user_id, last_seen)
-            SELECT user_id, last_seen FROM presence_current WHERE user_id = ?1
-            """)
-        var added: [String] = []
-        for userID in userIDs where !skipping.contains(userID) {
-            try freeze.execute([.text(userID)])
-            if db.changes > 0 { added.append(userID) }
-        }
-        return added
-    }
-
-    /// Closes the previous history row, appends the new one and replaces the current row.
-    private func appendHistory(
-        _ observation: PresenceObservation, previous: CurrentRow?, observedAt: Timestamp, _ db: Connection
-    ) throws -> ChangeRecord {
-        // A wall clock stepped backwards must not produce a row that ends before it starts.
-        let since = max(observedAt, previous?.since ?? observedAt)
-        let sinceText = since.iso8601
-        let fields = Differ.changedFields(from: previous?.state, to: observation.state)
-        if let previous {
-            let close = try db.cachedStatement("UPDATE presence_history SET valid_to = ?1 WHERE id = ?2")
-            try close.execute([.text(sinceText), .integer(previous.historyID)])
-        }
-        let state = observation.state
-        let insert = try db.cachedStatement(
-            """
-            INSERT INTO presence_history (user_id, \(CurrentRow.stateColumns), sequence_number, changed_fields,
-                valid_from)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-            """)
-        try insert.bind(observation.userID, at: 1)
-        try CurrentRow.bind(state, to: insert, from: 2)
-        try insert.bind(observation.sequenceNumber, at: 8)
-        try insert.bind(fields.map(\.rawValue).joined(separator: ","), at: 9)
-        try insert.bind(sinceText, at: 10)
-        _ = try insert.step()
-        insert.reset()
-        let historyID = db.lastInsertRowID
-        let upsert = try db.cachedStatement(
-            """
-            INSERT INTO presence_state (user_id, history_id, \(CurrentRow.stateColumns), sequence_number, since,
-                last_seen)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)
-            ON CONFLICT (user_id) DO UPDATE SET history_id = excluded.history_id,
-                availability = excluded.availability, activity = excluded.activity,
-                status_message = excluded.status_message, out_of_office = excluded.out_of_office,
-                out_of_office_message = excluded.out_of_office_message, work_location = excluded.work_location,
-                sequence_number = excluded.sequence_number, since = excluded.since, last_seen = excluded.last_seen
-            """)
-        try upsert.bind(observation.userID, at: 1)
-        try upsert.bind(historyID, at: 2)
-        try CurrentRow.bind(state, to: upsert, from: 3)
-        try upsert.bind(observation.sequenceNumber, at: 9)
-        try upsert.bind(sinceText, at: 10)
-        _ = try upsert.step()
-        upsert.reset()
-        let change = ChangeRecord(
-            historyID: historyID, userID: observation.userID, previous: previous?.state,
-            previousSince: previous?.since, current: state, sequenceNumber: observation.sequenceNumber,
-            changedFields: fields, since: since)
-        // Same transaction as the history row: the event is stored exactly when the change is.
-        try Outbox.insert(change, db)
-        return change
-    }
+    // Writing batches (`recordGroup`) and users not observed: PresenceStore+Recording.swift.
 
     /// Stores a finished cycle's counts in `poll_cycles`, then checkpoints the WAL while the daemon is idle.
     ///

@@ -2,8 +2,10 @@ import SQLite
 
 /// The database layout, as numbered migrations applied in order on start (PRAGMA user_version records the last).
 ///
-/// Operators query these tables directly (README, "Querying the database"), so names are plain and stable;
-/// timestamps are ISO-8601 UTC text with milliseconds so that SQLite's date functions work on them.
+/// Operators query the tables and views directly (README, "Querying the database"), so names are plain and
+/// stable; timestamps they see are ISO-8601 UTC text with milliseconds so that SQLite's date functions work on
+/// them. Since migration 9 the history and current state are compact tables (`StoreLayout`) behind views that
+/// keep the names and columns of migrations 1-8.
 enum Schema {
     static let migrations: [Migration] = [
         Migration(version: 1, name: "presence history and current state") { db in
@@ -204,6 +206,11 @@ enum Schema {
                        ) AS last_seen
                 FROM presence_state AS s LEFT JOIN presence_unobserved AS u ON u.user_id = s.user_id;
                 """)
+        },
+        Migration(version: 9, name: "compact rows; the history is the event log") { db in
+            // Integer keys, codes and times instead of text in every row, a per-user history index that leads with
+            // a period so that inserts stay in a few pages, and no second copy of each event: see StoreLayout.
+            try StoreLayout.migrateToCompactRows(db)
         },
     ]
 }

@@ -100,8 +100,7 @@ public struct ServiceStatus: Sendable, Equatable, Encodable {
                 try db.prepare(
                     """
                     SELECT c.sink, (SELECT count(*) FROM outbox o WHERE o.history_id > c.delivered_through),
-                           (SELECT min(h.valid_from) FROM outbox o JOIN presence_history h ON h.id = o.history_id
-                            WHERE o.history_id > c.delivered_through)
+                           (SELECT min(o.since) FROM outbox o WHERE o.history_id > c.delivered_through)
                     FROM outbox_cursors c ORDER BY c.sink
                     """
                 ).query { row in

@@ -117,7 +117,7 @@ extension PresenceStore {
                     try Self.recordTracking(of: source, members: membership[source] ?? [], now: now, db, &changes)
                 }
                 let left = try Self.usersLeft(changes, now: now, db)
-                let frozen = try Self.freezeLastSeen(of: left, db, skipping: self.unobserved)
+                let frozen = try self.freezeLastSeen(of: left, db)
                 self.unobserved.formUnion(frozen)
                 return (changes, left)
             }
@@ -141,7 +141,7 @@ extension PresenceStore {
     }
 
     /// Forgets the fingerprints of users who stopped being observed, so that their next answer is compared with the
-    /// file (and releases their row in `presence_unobserved`).
+    /// file (and releases their row in `unobserved`).
     func forgetFingerprints(of userIDs: [String]) {
         guard !userIDs.isEmpty else { return }
         known.withLock { table in

@@ -1,0 +1,221 @@
+import SQLite
+
+/// Writing changes into the compact tables (`StoreLayout`), on the store's queue.
+///
+/// A batch is written table by table, each in key order, so that every page of every tree is visited once per
+/// batch rather than once per change: first the users' keys and current rows are read and compared (in user key
+/// order), then the previous history rows are closed (in row id order), the new rows appended, and the current
+/// rows replaced (in user key order). The changes of all batches of a group share one transaction.
+extension PresenceStore {
+    /// Stores several batches in one transaction; fingerprints are recorded only after the commit.
+    func recordGroup(_ group: [PendingBatch], _ db: Connection) throws -> [[ChangeRecord]] {
+        var results: [[ChangeRecord]] = []
+        var released: [Int64] = []
+        do {
+            try db.inTransaction(.immediate) {
+                for batch in group {
+                    results.append(try recordBatch(batch.observations, observedAt: batch.observedAt, db, &released))
+                }
+            }
+        } catch {
+            rollBackCaches()
+            throw error
+        }
+        vocabulary.commit()
+        createdKeys.removeAll(keepingCapacity: true)
+        for key in released { unobserved.remove(key) }
+        known.withLock { table in
+            for batch in group {
+                for observation in batch.observations {
+                    if let key = UserKey(observation.userID) { table.set(key, observation.fingerprint) }
+                }
+            }
+        }
+        return results
+    }
+
+    /// Forgets the codes and keys created by a transaction that rolled back.
+    private func rollBackCaches() {
+        vocabulary.rollback()
+        known.withLock { table in
+            for userID in createdKeys { if let key = UserKey(userID) { table.setFileKey(key, 0) } }
+        }
+        for userID in createdKeys { otherKeys[userID] = nil }
+        createdKeys.removeAll(keepingCapacity: true)
+    }
+
+    /// The user's key in `user_keys`; created when `creating` (else nil for a user the file has never stored).
+    func fileKey(of userID: String, creating: Bool, _ db: Connection) throws -> Int64? {
+        let guid = UserKey(userID)
+        if let guid {
+            if let key = known.withLock({ $0.fileKey(of: guid) }) { return key }
+        } else if let key = otherKeys[userID] {
+            return key
+        }
+        var key = try db.cachedStatement("SELECT key FROM user_keys WHERE user_id = ?1").queryOne([.text(userID)]) {
+            $0.int64(0)
+        }
+        if key == nil, creating {
+            try db.cachedStatement("INSERT INTO user_keys (user_id) VALUES (?1)").execute([.text(userID)])
+            key = db.lastInsertRowID
+            createdKeys.append(userID)
+        }
+        guard let key else { return nil }
+        if let guid { known.withLock { $0.setFileKey(guid, key) } } else { otherKeys[userID] = key }
+        return key
+    }
+
+    /// One change decided in the first pass of `recordBatch`, written by the later ones.
+    private struct PendingChange {
+        var index: Int
+        var key: Int64
+        var previous: CurrentRow?
+        var codes: StateCodes
+        var record: ChangeRecord
+    }
+
+    /// Compares each observation (an answer that differs from the last one recorded) with the user's stored state,
+    /// fields the answer left out carried forward, and appends history where the state really changed. Returns
+    /// the changes in the order of `observations`.
+    private func recordBatch(
+        _ observations: [PresenceObservation], observedAt: Timestamp, _ db: Connection, _ released: inout [Int64]
+    ) throws -> [ChangeRecord] {
+        var keys: [Int64] = []
+        keys.reserveCapacity(observations.count)
+        for observation in observations { keys.append(try fileKey(of: observation.userID, creating: true, db)!) }
+        if Set(keys).count != keys.count {
+            // A user twice in one batch (not something the poller sends): each observation sees the one before.
+            var changes: [ChangeRecord] = []
+            for observation in observations {
+                changes += try recordBatch([observation], observedAt: observedAt, db, &released)
+            }
+            return changes
+        }
+        let order = keys.indices.sorted { keys[$0] < keys[$1] }
+        var pending: [PendingChange] = []
+        let release = try db.cachedStatement("DELETE FROM unobserved WHERE user = ?1")
+        for index in order {
+            let key = keys[index]
+            let observation = observations[index]
+            let previous = try CurrentRow.read(db, key: key)
+            var codes = try vocabulary.codes(observation.state, db)
+            var state = observation.state
+            var previousState: PresenceState?
+            if let previous {
+                codes = codes.carryingForward(observation.omitted, from: previous.codes)
+                if !observation.omitted.isEmpty || codes != previous.codes {
+                    previousState = try vocabulary.state(previous.codes, db)
+                    state = state.carryingForward(observation.omitted, from: previousState!)
+                }
+            }
+            if !unobserved.isEmpty, unobserved.contains(key) {
+                try release.execute([.integer(key)])
+                released.append(key)
+            }
+            if let previous, previous.codes == codes { continue }
+            // A wall clock stepped backwards must not produce a row that ends before it starts.
+            let since = max(observedAt, previous?.since ?? observedAt)
+            let record = ChangeRecord(
+                historyID: 0, userID: observation.userID, previous: previousState, previousSince: previous?.since,
+                current: state, sequenceNumber: observation.sequenceNumber,
+                changedFields: Differ.changedFields(from: previousState, to: state), since: since)
+            pending.append(PendingChange(index: index, key: key, previous: previous, codes: codes, record: record))
+        }
+        guard !pending.isEmpty else { return [] }
+
+        let close = try db.cachedStatement("UPDATE history SET valid_to = ?1 WHERE id = ?2")
+        for change in pending.filter({ $0.previous != nil }).sorted(by: {
+            $0.previous!.historyID < $1.previous!.historyID
+        }) {
+            try close.execute([
+                .integer(change.record.since.millisecondsSinceEpoch), .integer(change.previous!.historyID),
+            ])
+        }
+
+        let insert = try db.cachedStatement(
+            """
+            INSERT INTO history (user, \(StateCodes.columns), sequence_number, changed, valid_from, valid_to, previous)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, \(StoreLayout.openValidTo), ?11)
+            """)
+        for position in pending.indices {
+            let change = pending[position]
+            try insert.bind(change.key, at: 1)
+            try change.codes.bind(to: insert, from: 2)
+            try insert.bind(StoreLayout.sequenceValue(change.record.sequenceNumber), at: 8)
+            try insert.bind(StoreLayout.mask(change.record.changedFields), at: 9)
+            try insert.bind(change.record.since.millisecondsSinceEpoch, at: 10)
+            try insert.bind(change.previous?.historyID, at: 11)
+            _ = try insert.step()
+            insert.reset()
+            pending[position].record.historyID = db.lastInsertRowID
+        }
+
+        let upsert = try db.cachedStatement(
+            """
+            INSERT INTO current (user, history_id, \(StateCodes.columns), sequence_number, since, written)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)
+            ON CONFLICT (user) DO UPDATE SET history_id = excluded.history_id,
+                availability = excluded.availability, activity = excluded.activity,
+                status_message = excluded.status_message, out_of_office = excluded.out_of_office,
+                out_of_office_message = excluded.out_of_office_message, work_location = excluded.work_location,
+                sequence_number = excluded.sequence_number, since = excluded.since,
+                written = excluded.written
+            """)
+        for change in pending {
+            try upsert.bind(change.key, at: 1)
+            try upsert.bind(change.record.historyID, at: 2)
+            try change.codes.bind(to: upsert, from: 3)
+            try upsert.bind(StoreLayout.sequenceValue(change.record.sequenceNumber), at: 9)
+            try upsert.bind(change.record.since.millisecondsSinceEpoch, at: 10)
+            _ = try upsert.step()
+            upsert.reset()
+        }
+        return pending.sorted { $0.index < $1.index }.map(\.record)
+    }
+
+    /// Marks users as not observed since now (missing from an answer, or in a batch that failed): their
+    /// `last_seen` stops following the sweeps, frozen at its current value, until they are observed again. Their
+    /// fingerprints are forgotten, so that their next answer reaches `record` and releases them.
+    public func recordUnobserved(_ userIDs: [String]) async throws(StoreError) {
+        guard !userIDs.isEmpty else { return }
+        try await withConnection("recording \(userIDs.count) users as not observed") { db in
+            let added = try db.inTransaction(.immediate) { () throws -> [Int64] in
+                try self.freezeLastSeen(of: userIDs, db)
+            }
+            self.unobserved.formUnion(added)
+        }
+        forgetFingerprints(of: userIDs)
+    }
+
+    /// Copies the derived `last_seen` of each user that has a stored state and no row in `unobserved` yet into
+    /// `unobserved`; returns the keys added. Inside the caller's transaction, on the store's queue.
+    func freezeLastSeen(of userIDs: [String], _ db: Connection) throws -> [Int64] {
+        let freeze = try db.cachedStatement(
+            """
+            INSERT OR IGNORE INTO unobserved (user, last_seen)
+            SELECT c.user, max(c.written, coalesce(\(StoreLayout.milliseconds(
+                "(SELECT started_at FROM poll_cycles WHERE sweep = 1 ORDER BY id DESC LIMIT 1)")), 0))
+            FROM current AS c WHERE c.user = ?1
+            """)
+        var added: [Int64] = []
+        for userID in userIDs {
+            guard let key = try fileKey(of: userID, creating: false, db), !unobserved.contains(key) else { continue }
+            try freeze.execute([.integer(key)])
+            if db.changes > 0 { added.append(key) }
+        }
+        return added
+    }
+}
+
+extension StateCodes {
+    /// These codes with the `omitted` fields taken from `known` (see `PresenceState.carryingForward`).
+    func carryingForward(_ omitted: PresenceFieldSet, from known: StateCodes) -> StateCodes {
+        guard !omitted.isEmpty else { return self }
+        var codes = self
+        if omitted.contains(.statusMessage) { codes.statusMessage = known.statusMessage }
+        if omitted.contains(.isOutOfOffice) { codes.isOutOfOffice = known.isOutOfOffice }
+        if omitted.contains(.outOfOfficeMessage) { codes.outOfOfficeMessage = known.outOfOfficeMessage }
+        if omitted.contains(.workLocationType) { codes.workLocation = known.workLocation }
+        return codes
+    }
+}
