@@ -75,6 +75,8 @@ let package = Package(
             name: "PresenceSyncBenchmarks",
             dependencies: [
                 "PresenceSync",
+                // Grown histories use the simulated tenant's user ids.
+                "GraphSimulator",
                 .product(name: "Logging", package: "swift-log"),
                 // The delivery benchmark's webhook receiver.
                 .product(name: "Hummingbird", package: "hummingbird"),

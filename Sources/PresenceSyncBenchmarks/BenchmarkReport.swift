@@ -61,6 +61,12 @@ enum BenchmarkReport {
                         + "\(cpu), \(restart.firstCycleWallMilliseconds.map(String.init) ?? "?") ms wall; "
                         + "peak RSS \(peak); \(restart.changes) changes")
             }
+            if let store = size.store {
+                lines.append(
+                    "- database: \(store.historyRows) history rows (\(store.grownRows) grown in advance in "
+                        + "\(number(store.growSeconds, 0)) s), \(store.fileBytes) bytes of file: "
+                        + "\(number(store.bytesPerHistoryRow, 1)) bytes per history row")
+            }
             for note in size.notes { lines.append("- note: \(note)") }
         }
         return lines.joined(separator: "\n") + "\n"

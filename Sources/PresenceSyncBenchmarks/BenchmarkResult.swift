@@ -89,6 +89,21 @@ struct BenchmarkSizeResult: Sendable, Codable {
     var idleWindows: [BenchmarkIdleWindow]
     var restart: Restart?
     var restartRecords: [BenchmarkCycleRecord]
+    /// The database at the end: history rows (those grown in advance included) and file bytes per history row.
+    var store: StoreSize?
+
+    /// The size of the database file after the run.
+    struct StoreSize: Sendable, Codable {
+        /// History rows grown before the daemon started (`--history-rows`).
+        var grownRows: Int
+        /// Seconds growing them took.
+        var growSeconds: Double
+        /// History rows at the end.
+        var historyRows: Int
+        /// The database file and its WAL, every table and index included.
+        var fileBytes: Int
+        var bytesPerHistoryRow: Double { historyRows == 0 ? 0 : Double(fileBytes) / Double(historyRows) }
+    }
 
     var targetsMet: Bool { targetMisses.isEmpty }
 

@@ -1,4 +1,6 @@
 import Foundation
+import GraphSimulator
+import PresenceSync
 
 /// The polling benchmark behind `presence-sync benchmark`: the daemon against the simulated tenant, measured from
 /// the outside.
@@ -24,6 +26,9 @@ public struct PollingBenchmark: Sendable {
     public var json: String?
     /// Keep each size's config, database and logs in `keep/<users>-users` instead of a temporary directory.
     public var keep: String?
+    /// History rows to grow in the database before the daemon starts (0: start from an empty file), so that the
+    /// store is measured on a history of realistic size (`SyntheticHistory`).
+    public var historyRows = 0
 
     public init() {}
 
@@ -37,6 +42,7 @@ public struct PollingBenchmark: Sendable {
         if let interval, interval < 0.1 { return "--interval must be at least 0.1 seconds" }
         if restartCycles < 0 { return "--restart-cycles must not be negative" }
         if cycleTimeout <= 0 { return "--cycle-timeout must be positive" }
+        if historyRows < 0 { return "--history-rows must not be negative" }
         return nil
     }
 
@@ -60,12 +66,32 @@ public struct PollingBenchmark: Sendable {
                 \(count) users, \(cycles) cycles every \(BenchmarkReport.number(interval, 1)) s, change rate \
                 \(changeRate); files in \(directory.path)
                 """)
+            let database = directory.appendingPathComponent("presence.db").path
+            var grownRows = 0
+            var growSeconds = 0.0
+            if historyRows > 0 {
+                progress("growing a history of \(historyRows) rows for \(count) users")
+                let started = ContinuousClock.now
+                do {
+                    // The simulator's users (its default seed), so the daemon's first cycle continues their history.
+                    let ids = (0..<count).map { GraphSimulator.userID(index: $0, seed: 42) }
+                    // Ending a day and more ago: older than the window a new sink starts from, so the daemon's
+                    // standard output carries the changes of the run, not the grown history.
+                    let end = Timestamp(millisecondsSinceEpoch: Timestamp.now().millisecondsSinceEpoch - 26 * 3_600_000)
+                    try SyntheticHistory.grow(path: database, userIDs: ids, rows: historyRows, end: end)
+                } catch {
+                    throw BenchmarkError("growing the history failed: \(error)")
+                }
+                growSeconds = (ContinuousClock.now - started) / .seconds(1)
+                grownRows = (historyRows + count - 1) / count * count
+            }
             // /proc/self/exe rather than its target: the very same binary even if a build replaces the file.
             let session = BenchmarkSession(
                 executable: "/proc/self/exe", users: count, cycles: cycles, changeRate: changeRate,
                 interval: interval, cycleTimeout: cycleTimeout, restartCycles: restartCycles, directory: directory)
             do {
-                let result = try await session.run()
+                var result = try await session.run()
+                result.store = Self.storeSize(database, grownRows: grownRows, growSeconds: growSeconds)
                 document.sizes.append(result)
                 progress(summary(result))
             } catch {
@@ -95,6 +121,16 @@ public struct PollingBenchmark: Sendable {
             \(result.users) users done: \(perObservation ?? "?") µs CPU per observation, peak RSS \(peak ?? "?") MiB\
             \(result.targetsMet ? "" : " (target missed: \(result.targetMisses.joined(separator: "; ")))")
             """
+    }
+
+    /// History rows and file bytes of the database the run left.
+    private static func storeSize(_ path: String, grownRows: Int, growSeconds: Double) -> BenchmarkSizeResult.StoreSize?
+    {
+        guard let rows = try? HistoryDatabase(path: path).historyRowCount() else { return nil }
+        let bytes = [path, path + "-wal"].reduce(0) { total, file in
+            total + ((try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0)
+        }
+        return .init(grownRows: grownRows, growSeconds: growSeconds, historyRows: rows, fileBytes: bytes)
     }
 
     private func progress(_ message: String) {

@@ -43,6 +43,9 @@ struct BenchmarkCommand: AsyncParsableCommand {
     @Option(help: "Keep each size's config, database and logs in DIR/<users>-users instead of a temporary directory.")
     var keep: String?
 
+    @Option(help: "History rows to grow in the database before the daemon starts, e.g. 20000000 (0: empty file).")
+    var historyRows = 0
+
     func validate() throws {
         if let problem = benchmark.problem { throw ValidationError(problem) }
     }
@@ -58,6 +61,7 @@ struct BenchmarkCommand: AsyncParsableCommand {
         benchmark.cycleTimeout = cycleTimeout
         benchmark.json = json
         benchmark.keep = keep
+        benchmark.historyRows = historyRows
         return benchmark
     }
 

@@ -29,7 +29,8 @@ struct OutboxStatusCommand: AsyncParsableCommand {
             let configuration = loadConfigurationOrExit(config)
             let now = Timestamp.now().millisecondsSinceEpoch
             let rows = try OutboxMaintenance.status(
-                path: configuration.databasePath, sinks: configuration.events.outboxSinks)
+                path: configuration.databasePath, sinks: configuration.events.outboxSinks,
+                newSinkWindowHours: configuration.events.outboxRetentionHours)
             if rows.isEmpty {
                 print("no sink reads the outbox (events.stdout is false and no webhooks are configured)")
             }

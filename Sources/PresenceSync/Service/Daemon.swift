@@ -57,7 +57,8 @@ public final class Daemon: Sendable {
         let configuration = self.configuration
         let store = try PresenceStore(
             path: configuration.databasePath, synchronous: configuration.databaseSynchronous,
-            expectedUsers: configuration.users.count + configuration.userPrincipalNames.count, logger: logger)
+            expectedUsers: configuration.users.count + configuration.userPrincipalNames.count,
+            newSinkWindowHours: configuration.events.outboxRetentionHours, logger: logger)
         // Reading a large users file and the database leaves freed buffers behind; the daemon runs for months.
         HeapTrim.releaseFreeMemory()
         if let warning = configuration.credential.secretSource.permissionWarning() {

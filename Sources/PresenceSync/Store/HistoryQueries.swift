@@ -120,6 +120,19 @@ public final class HistoryDatabase {
         return try db.prepare("SELECT EXISTS (SELECT 1 FROM users)").queryOne { $0.bool(0) } ?? false
     }
 
+    /// Number of history rows (every user, open and closed).
+    public func historyRowCount() throws(StoreError) -> Int {
+        try read("counting history rows") { db in
+            // The table itself where there is one (schema 9): counting through the view would join every row.
+            let compact =
+                try db.prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'history'")
+                .queryOne { $0.int(0) } == 1
+            return try db.prepare("SELECT count(*) FROM \(compact ? "history" : "presence_history")").queryOne {
+                $0.int(0)
+            } ?? 0
+        }
+    }
+
     /// True when the user has a current state or any history.
     public func isTracked(_ userID: String) throws(StoreError) -> Bool {
         try read("looking up user \(userID)") { db in

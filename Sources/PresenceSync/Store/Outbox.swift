@@ -55,10 +55,37 @@ enum Outbox {
             since: row.text(17).flatMap(Timestamp.init(iso8601:)) ?? Timestamp(millisecondsSinceEpoch: 0))
     }
 
-    /// The cursor of `sink`; a sink never seen before starts at 0, the start of what the outbox retains.
-    static func cursor(sink: String, _ db: Connection) throws -> Int64 {
+    /// The cursor of `sink`. A sink never seen before starts with the events of the last `windowHours` (the
+    /// `events.outboxRetentionHours` window that the old outbox kept), not with the whole history.
+    static func cursor(sink: String, windowHours: Double = 24, _ db: Connection) throws -> Int64 {
         let select = try db.cachedStatement("SELECT delivered_through FROM outbox_cursors WHERE sink = ?1")
-        return try select.queryOne([.text(sink)]) { $0.int64(0) } ?? 0
+        if let stored = try select.queryOne([.text(sink)], { $0.int64(0) }) { return stored }
+        let now = Timestamp.now().millisecondsSinceEpoch
+        let cutoff = now - Int64((max(0, windowHours) * 3_600_000).rounded())
+        let legacy = try db.cachedStatement("SELECT min(history_id) FROM outbox_legacy WHERE since >= ?1")
+            .queryOne([.text(Timestamp(millisecondsSinceEpoch: cutoff).iso8601)]) { $0.isNull(0) ? nil : $0.int64(0) }
+        return min(try firstHistoryID(from: cutoff, db), legacy.flatMap { $0 } ?? Int64.max) - 1
+    }
+
+    /// The smallest history id whose row is valid from `cutoff` (milliseconds) or later (the next id when none
+    /// is): a binary search over ids, since ids grow with time, in a few dozen lookups whatever the history's size.
+    private static func firstHistoryID(from cutoff: Int64, _ db: Connection) throws -> Int64 {
+        let bounds = try db.cachedStatement("SELECT min(id), max(id) FROM history").queryOne { row in
+            row.isNull(0) ? nil : (row.int64(0), row.int64(1))
+        }
+        guard let bounds, let (first, last) = bounds else { return 1 }
+        let at = try db.cachedStatement("SELECT id, valid_from FROM history WHERE id >= ?1 ORDER BY id LIMIT 1")
+        var low = first
+        var high = last + 1
+        while low < high {
+            let middle = low + (high - low) / 2
+            guard let (id, validFrom) = try at.queryOne([.integer(middle)], { ($0.int64(0), $0.int64(1)) }) else {
+                high = middle
+                continue
+            }
+            if validFrom >= cutoff { high = middle } else { low = id + 1 }
+        }
+        return low
     }
 
     /// Records that `sink` delivered every event up to and including `historyID`. Never moves a cursor back.
@@ -103,8 +130,10 @@ enum Outbox {
 
     /// Events not yet delivered by `sink`, and the time of the oldest of them (history ids grow with time, so the
     /// oldest is the first after the cursor).
-    static func backlog(sink: String, _ db: Connection) throws -> (count: Int, oldest: Timestamp?) {
-        let cursor = try self.cursor(sink: sink, db)
+    static func backlog(sink: String, windowHours: Double = 24, _ db: Connection) throws -> (
+        count: Int, oldest: Timestamp?
+    ) {
+        let cursor = try self.cursor(sink: sink, windowHours: windowHours, db)
         let select = try db.cachedStatement(
             """
             SELECT (SELECT count(*) FROM history WHERE id > ?1) + (SELECT count(*) FROM outbox_legacy WHERE history_id > ?1),
@@ -128,7 +157,9 @@ extension PresenceStore {
 
     /// The delivery cursor of `sink` (0 when new).
     public func outboxCursor(sink: String) async throws(StoreError) -> Int64 {
-        try await withConnection("reading the cursor of \(sink)") { db in try Outbox.cursor(sink: sink, db) }
+        try await withConnection("reading the cursor of \(sink)") { db in
+            try Outbox.cursor(sink: sink, windowHours: self.newSinkWindowHours, db)
+        }
     }
 
     /// Moves the cursor of `sink` forward to `historyID` once those events have been delivered.
@@ -148,6 +179,8 @@ extension PresenceStore {
 
     /// Events `sink` has not delivered yet, and the time of the oldest.
     public func outboxBacklog(sink: String) async throws(StoreError) -> (count: Int, oldest: Timestamp?) {
-        try await withConnection("measuring the backlog of \(sink)") { db in try Outbox.backlog(sink: sink, db) }
+        try await withConnection("measuring the backlog of \(sink)") { db in
+            try Outbox.backlog(sink: sink, windowHours: self.newSinkWindowHours, db)
+        }
     }
 }

@@ -35,11 +35,13 @@ public struct DeadLetter: Sendable, Equatable {
 /// The operator's view of the outbox, through its own connection; safe while the daemon runs.
 public enum OutboxMaintenance {
     /// Delivery state of each sink in `sinks` (cursor names).
-    public static func status(path: String, sinks: [String]) throws(StoreError) -> [OutboxSinkStatus] {
+    public static func status(
+        path: String, sinks: [String], newSinkWindowHours: Double = 24
+    ) throws(StoreError) -> [OutboxSinkStatus] {
         try withConnection(path: path, operation: "reading the outbox status", mode: .readOnly) { db in
             try sinks.map { sink in
                 let endpoint = sink.hasPrefix("webhook:") ? String(sink.dropFirst(8)) : nil
-                let backlog = try Outbox.backlog(sink: sink, db)
+                let backlog = try Outbox.backlog(sink: sink, windowHours: newSinkWindowHours, db)
                 let dead =
                     try endpoint.map { name in
                         try db.prepare("SELECT count(*) FROM webhook_dead_letters WHERE endpoint = ?1")
@@ -50,7 +52,8 @@ public enum OutboxMaintenance {
                         .queryOne([.text(name)]) { $0.text(0) } ?? nil
                 }
                 return OutboxSinkStatus(
-                    sink: sink, deliveredThrough: try Outbox.cursor(sink: sink, db), backlog: backlog.count,
+                    sink: sink, deliveredThrough: try Outbox.cursor(sink: sink, windowHours: newSinkWindowHours, db),
+                    backlog: backlog.count,
                     oldestPending: backlog.oldest, deadLetters: dead, disabledReason: disabled)
             }
         }

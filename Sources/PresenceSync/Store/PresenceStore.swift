@@ -26,6 +26,8 @@ public final class PresenceStore: @unchecked Sendable {
     public let path: String
     /// A random id minted when the database was created; with a history row id it makes a stable event id.
     public let instanceID: String
+    /// A sink without a cursor starts with the events of this many last hours.
+    public let newSinkWindowHours: Double
     private let queue: DispatchQueue
     private let logger: Logger
     private var connection: Connection?
@@ -58,10 +60,14 @@ public final class PresenceStore: @unchecked Sendable {
     ///
     /// - Parameter expectedUsers: how many users the store will soon know, so its table of fingerprints is sized
     ///   once instead of doubling (and briefly existing twice) during the first cycle.
+    /// - Parameter newSinkWindowHours: a sink without a cursor starts with the events of this many last hours
+    ///   (`events.outboxRetentionHours`).
     public init(
-        path: String, synchronous: SynchronousMode = .full, expectedUsers: Int = 0, logger: Logger
+        path: String, synchronous: SynchronousMode = .full, expectedUsers: Int = 0, newSinkWindowHours: Double = 24,
+        logger: Logger
     ) throws(StoreError) {
         self.path = path
+        self.newSinkWindowHours = newSinkWindowHours
         self.logger = logger
         self.queue = DispatchQueue(label: "presence-sync.store")
         do {
