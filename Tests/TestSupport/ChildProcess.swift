@@ -110,5 +110,8 @@ public final class ChildProcess: Sendable {
 
     public var terminatedBySignal: Bool { process.terminationReason == .uncaughtSignal }
 
+    /// True until the process has exited.
+    public var isRunning: Bool { process.isRunning }
+
     deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
 }

@@ -21,7 +21,8 @@ public enum HistoryMaintenance {
     /// Rows deleted per transaction: a few milliseconds of write lock each.
     static let rowsPerTransaction = 2_000
 
-    /// Prunes the database at `path` (it must exist) through its own connection; safe while the daemon runs.
+    /// Prunes the database at `path` (it must exist) through its own connection, migrating it first if it is
+    /// older; safe while the daemon runs.
     public static func prune(path: String, before cutoff: Timestamp) throws(StoreError) -> PruneResult {
         guard FileManager.default.fileExists(atPath: path) else {
             throw StoreError(path: path, operation: "pruning", HistoryQueryProblem("no such file"))
@@ -29,6 +30,8 @@ public enum HistoryMaintenance {
         do {
             let connection = try Connection(path: path, mode: .readWrite, busyTimeoutMilliseconds: 10_000)
             try connection.execute("PRAGMA foreign_keys = ON")
+            // The file may predate the layout this prune knows (a daemon not restarted since an upgrade).
+            try Migrator(Schema.migrations).migrate(connection)
             var deleted = 0
             while true {
                 let count = try deleteClosedRows(connection, before: cutoff, limit: rowsPerTransaction)

@@ -28,7 +28,10 @@ enum Outbox {
         var older: [ChangeRecord] = []
         try legacy.query([.integer(historyID), .integer(Int64(limit))]) { row in older.append(record(row)) }
         guard !older.isEmpty else { return records }
-        return Array((records + older).sorted { $0.historyID < $1.historyID }.prefix(limit))
+        // A migrated event replaces the history's version of it (which lost its previous row to retention).
+        let replaced = Set(older.map(\.historyID))
+        let merged = records.filter { !replaced.contains($0.historyID) } + older
+        return Array(merged.sorted { $0.historyID < $1.historyID }.prefix(limit))
     }
 
     /// Up to `limit` events of `endpoint` an operator requeued, oldest first.
@@ -136,7 +139,9 @@ enum Outbox {
         let cursor = try self.cursor(sink: sink, windowHours: windowHours, db)
         let select = try db.cachedStatement(
             """
-            SELECT (SELECT count(*) FROM history WHERE id > ?1) + (SELECT count(*) FROM outbox_legacy WHERE history_id > ?1),
+            SELECT (SELECT count(*) FROM history WHERE id > ?1)
+                       + (SELECT count(*) FROM outbox_legacy AS l
+                          WHERE l.history_id > ?1 AND NOT EXISTS (SELECT 1 FROM history WHERE id = l.history_id)),
                    (SELECT valid_from FROM history WHERE id > ?1 ORDER BY id LIMIT 1),
                    (SELECT min(since) FROM outbox_legacy WHERE history_id > ?1)
             """)

@@ -202,9 +202,13 @@ enum StoreLayout {
             SELECT k.key, \(milliseconds("u.last_seen"))
             FROM presence_unobserved AS u JOIN user_keys AS k ON k.user_id = u.user_id ORDER BY k.key;
 
-            -- Events whose history row retention had already deleted (the old outbox copied every event): kept
-            -- as they were, and delivered from here until every sink has them.
-            CREATE TABLE outbox_legacy AS SELECT * FROM outbox WHERE history_id NOT IN (SELECT id FROM history);
+            -- Events that the history can no longer rebuild, because retention had already deleted their history
+            -- row or the previous row they carry (the old outbox copied every event): kept as they were, and
+            -- delivered from here (in place of the history's version) until every sink has them.
+            CREATE TABLE outbox_legacy AS
+            SELECT o.* FROM outbox AS o LEFT JOIN history AS h ON h.id = o.history_id
+            WHERE h.id IS NULL OR (o.previous_availability IS NOT NULL AND h.previous IS NULL);
+            CREATE UNIQUE INDEX outbox_legacy_by_id ON outbox_legacy (history_id);
 
             DROP VIEW presence_current;
             DROP TABLE presence_state;
@@ -249,6 +253,7 @@ enum StoreLayout {
 
             CREATE VIEW outbox AS
             SELECT \(eventColumns) FROM \(eventSource)
+            WHERE NOT EXISTS (SELECT 1 FROM outbox_legacy AS l WHERE l.history_id = h.id)
             UNION ALL
             SELECT history_id, user_id, previous_availability, previous_activity, previous_status_message,
                    previous_out_of_office, previous_out_of_office_message, previous_work_location, previous_since,
