@@ -51,6 +51,11 @@ public final class Daemon: Sendable {
     /// Asks a running daemon to re-read its configuration file (same as SIGHUP).
     public func reload() { reloadContinuation.yield() }
 
+    /// How long a batch's changes may wait for other batches to share their transaction: a cycle at 100,000 users
+    /// commits a few times instead of once per batch or two (each commit an fsync and a rewrite of every page it
+    /// touched), and an event leaves at most this much later. The cycle's last answer ends the window early.
+    static let commitWindow = Duration.milliseconds(200)
+
     /// Runs until stopped. Throws only when start-up fails (database cannot be opened or migrated) or the metrics
     /// and health endpoint cannot serve (after shutting down the rest as on a stop).
     public func run(signals: ShutdownSignals? = nil) async throws {
@@ -58,7 +63,8 @@ public final class Daemon: Sendable {
         let store = try PresenceStore(
             path: configuration.databasePath, synchronous: configuration.databaseSynchronous,
             expectedUsers: configuration.users.count + configuration.userPrincipalNames.count,
-            newSinkWindowHours: configuration.events.outboxRetentionHours, logger: logger)
+            newSinkWindowHours: configuration.events.outboxRetentionHours, commitWindow: Self.commitWindow,
+            logger: logger)
         // Reading a large users file and the database leaves freed buffers behind; the daemon runs for months.
         HeapTrim.releaseFreeMemory()
         if let warning = configuration.credential.secretSource.permissionWarning() {

@@ -56,17 +56,24 @@ public final class PresenceStore: @unchecked Sendable {
         var reply: CheckedContinuation<Result<[ChangeRecord], StoreError>, Never>
     }
 
+    /// How long the first batch handed to `record` may wait for others before their transaction commits.
+    public let commitWindow: Duration
+
     /// Opens (creating if needed) and migrates the database.
     ///
     /// - Parameter expectedUsers: how many users the store will soon know, so its table of fingerprints is sized
     ///   once instead of doubling (and briefly existing twice) during the first cycle.
     /// - Parameter newSinkWindowHours: a sink without a cursor starts with the events of this many last hours
     ///   (`events.outboxRetentionHours`).
+    /// - Parameter commitWindow: batches handed to `record` within this time of the first one share a transaction
+    ///   (and its fsync, and every page they both touch); `flush` ends the window early. Zero: commit at once,
+    ///   together with whatever arrived during the previous commit.
     public init(
         path: String, synchronous: SynchronousMode = .full, expectedUsers: Int = 0, newSinkWindowHours: Double = 24,
-        logger: Logger
+        commitWindow: Duration = .zero, logger: Logger
     ) throws(StoreError) {
         self.path = path
+        self.commitWindow = commitWindow
         self.newSinkWindowHours = newSinkWindowHours
         self.logger = logger
         self.queue = DispatchQueue(label: "presence-sync.store")
@@ -183,12 +190,22 @@ public final class PresenceStore: @unchecked Sendable {
                 defer { state.draining = true }
                 return !state.draining
             }
-            if mustSchedule { queue.async { self.drainPending() } }
+            if mustSchedule { scheduleDrain() }
         }
         return try result.get()
     }
 
+    /// Commits the batches waiting for the commit window now (the poller's last request of a cycle is answered:
+    /// nothing more will join them). Returns at once; each `record` call still returns when its batch committed.
+    public func flush() {
+        let waiting = pending.withLock { !$0.batches.isEmpty }
+        if waiting { queue.async { self.drainPending() } }
+    }
+
     /// Writes every waiting batch, as one transaction per group of batches that waited together. On `queue`.
+    ///
+    /// Without a commit window, batches that arrived during a commit form the next group at once; with one, they
+    /// wait for a window of their own.
     private func drainPending() {
         while true {
             let group = pending.withLock { state in
@@ -198,33 +215,57 @@ public final class PresenceStore: @unchecked Sendable {
                 return taken
             }
             if group.isEmpty { return }
-            guard let connection else {
-                for batch in group {
-                    batch.reply.resume(
-                        returning: .failure(StoreError(path: path, operation: "recording", StoreClosed())))
+            commit(group)
+            if commitWindow > .zero {
+                let waiting = pending.withLock { state in
+                    if state.batches.isEmpty { state.draining = false }
+                    return !state.batches.isEmpty
                 }
-                continue
+                if waiting { scheduleDrain() }
+                return
             }
-            do {
-                let results = try recordGroup(group, connection)
-                for (batch, changes) in zip(group, results) { batch.reply.resume(returning: .success(changes)) }
-            } catch {
-                guard group.count > 1 else {
-                    let operation = "recording \(group[0].observations.count) observations"
-                    group[0].reply.resume(returning: .failure(StoreError(path: path, operation: operation, error)))
-                    continue
-                }
-                logger.warning(
-                    "a group commit failed; retrying its batches one by one",
-                    metadata: ["batches": "\(group.count)", "error": "\(error)"])
-                for batch in group {
-                    do {
-                        let changes = try recordGroup([batch], connection)[0]
-                        batch.reply.resume(returning: .success(changes))
-                    } catch {
-                        let operation = "recording \(batch.observations.count) observations"
-                        batch.reply.resume(returning: .failure(StoreError(path: path, operation: operation, error)))
-                    }
+        }
+    }
+
+    /// Schedules `drainPending` on `queue` after the commit window (at once without one).
+    private func scheduleDrain() {
+        guard commitWindow > .zero else {
+            queue.async { self.drainPending() }
+            return
+        }
+        let (seconds, attoseconds) = commitWindow.components
+        let nanoseconds = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
+        queue.asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) { self.drainPending() }
+    }
+
+    /// Writes one group in a transaction (each batch alone if the group fails) and answers each batch's caller.
+    private func commit(_ group: [PendingBatch]) {
+        guard let connection else {
+            for batch in group {
+                batch.reply.resume(
+                    returning: .failure(StoreError(path: path, operation: "recording", StoreClosed())))
+            }
+            return
+        }
+        do {
+            let results = try recordGroup(group, connection)
+            for (batch, changes) in zip(group, results) { batch.reply.resume(returning: .success(changes)) }
+        } catch {
+            guard group.count > 1 else {
+                let operation = "recording \(group[0].observations.count) observations"
+                group[0].reply.resume(returning: .failure(StoreError(path: path, operation: operation, error)))
+                return
+            }
+            logger.warning(
+                "a group commit failed; retrying its batches one by one",
+                metadata: ["batches": "\(group.count)", "error": "\(error)"])
+            for batch in group {
+                do {
+                    let changes = try recordGroup([batch], connection)[0]
+                    batch.reply.resume(returning: .success(changes))
+                } catch {
+                    let operation = "recording \(batch.observations.count) observations"
+                    batch.reply.resume(returning: .failure(StoreError(path: path, operation: operation, error)))
                 }
             }
         }

@@ -71,19 +71,34 @@ public final class PresencePoller: Sendable {
             $0..<min($0 + settings.batchSize, users.count)
         }
         var started = 0
-        await withTaskGroup(of: BatchOutcome.self) { group in
+        await withTaskGroup(of: BatchStep.self) { group in
             var next = 0
+            var requesting = 0
             defer { started = next }
             func startNext() {
                 let batch = Array(users[batches[next]])
                 next += 1
+                requesting += 1
                 group.addTask { await self.poll(batch) }
             }
             while next < min(settings.maxConcurrentRequests, batches.count) { startNext() }
-            for await outcome in group {
-                summary.add(outcome)
-                batchFinished()
-                if next < batches.count && !Task.isCancelled { startNext() }
+            for await step in group {
+                switch step {
+                case .answered(let outcome, let changed):
+                    // The request's slot is free once its answer is sorted: the write waits for the store's
+                    // commit window without holding back the next request.
+                    requesting -= 1
+                    group.addTask { await self.store(changed, outcome) }
+                case .finished(let outcome, let wasRequest):
+                    if wasRequest { requesting -= 1 }
+                    summary.add(outcome)
+                    batchFinished()
+                }
+                if next < batches.count && !Task.isCancelled && requesting < settings.maxConcurrentRequests {
+                    startNext()
+                }
+                // No request left to answer: nothing more joins the writes waiting for the commit window.
+                if requesting == 0 && (next == batches.count || Task.isCancelled) { store.flush() }
             }
         }
         summary.budgetWaits = await pacer.waits - waitsBefore
@@ -110,12 +125,18 @@ public final class PresencePoller: Sendable {
         var omissions = OmissionCounts()
     }
 
-    private func poll(_ ids: [String]) async -> BatchOutcome {
+    /// A step of a batch in the cycle's task group: its answer sorted (changes still to store), or done.
+    enum BatchStep {
+        case answered(BatchOutcome, [PresenceObservation])
+        case finished(BatchOutcome, wasRequest: Bool)
+    }
+
+    private func poll(_ ids: [String]) async -> BatchStep {
         var outcome = BatchOutcome()
         guard let answer = await fetch(ids) else {
             outcome.failed = true
             if !Task.isCancelled { await markUnobserved(ids) }
-            return outcome
+            return .finished(outcome, wasRequest: true)
         }
         let sorted: SortedAnswer
         do {
@@ -124,27 +145,31 @@ public final class PresencePoller: Sendable {
             logger.warning("batch skipped this cycle", metadata: ["users": "\(ids.count)", "error": "\(error)"])
             outcome.failed = true
             await markUnobserved(ids)
-            return outcome
+            return .finished(outcome, wasRequest: true)
         }
         outcome.unexpected = sorted.unexpected
         outcome.missing = sorted.missing.count
         outcome.omissions = sorted.omissions
+        outcome.observed = sorted.observed
         reportMissing(sorted.missing, observed: sorted.observedIndices, of: ids, requestID: answer.requestID)
-        if !sorted.changed.isEmpty {
-            let changes: [ChangeRecord]
-            do {
-                changes = try await store.record(sorted.changed, observedAt: .now())
-            } catch {
-                logger.error("batch not stored", metadata: ["users": "\(ids.count)", "error": "\(error)"])
-                outcome.failed = true
-                return outcome
-            }
+        await markUnobserved(sorted.missing)
+        guard !sorted.changed.isEmpty else { return .finished(outcome, wasRequest: true) }
+        return .answered(outcome, sorted.changed)
+    }
+
+    /// Stores a batch's changed observations (waiting for the store's commit window) and finishes its outcome.
+    private func store(_ changed: [PresenceObservation], _ answered: BatchOutcome) async -> BatchStep {
+        var outcome = answered
+        do {
+            let changes = try await store.record(changed, observedAt: .now())
             outcome.changes = changes.count
             if !changes.isEmpty { batchCommitted() }
+        } catch {
+            logger.error("batch not stored", metadata: ["users": "\(changed.count)", "error": "\(error)"])
+            outcome.failed = true
+            outcome.observed = 0
         }
-        outcome.observed = sorted.observed
-        await markUnobserved(sorted.missing)
-        return outcome
+        return .finished(outcome, wasRequest: false)
     }
 
     /// Records users that this cycle did not observe, so that their `last_seen` stops following the sweeps.
