@@ -17,12 +17,44 @@ enum Outbox {
         """
 
     /// Up to `limit` events after `historyID`, oldest first; streams from the file, never loads the backlog.
-    static func events(after historyID: Int64, limit: Int, _ db: Connection) throws -> [ChangeRecord] {
+    ///
+    /// Read as the compact rows hold them (codes, milliseconds) and decoded with the store's `vocabulary`, so
+    /// neither SQLite nor Swift formats or parses a time or looks a word up per event.
+    static func events(
+        after historyID: Int64, limit: Int, _ db: Connection, _ vocabulary: inout Vocabulary
+    ) throws -> [ChangeRecord] {
         let select = try db.cachedStatement(
-            "SELECT \(StoreLayout.eventColumns) FROM \(StoreLayout.eventSource) WHERE h.id > ?1 ORDER BY h.id LIMIT ?2")
+            """
+            SELECT h.id, k.user_id, h.valid_from, h.sequence_number, h.changed, \(codes("h")), p.valid_from, \(codes("p"))
+            FROM \(StoreLayout.eventSource) WHERE h.id > ?1 ORDER BY h.id LIMIT ?2
+            """)
+        var rows:
+            [(
+                id: Int64, userID: String, since: Int64, sequence: Value, changed: Int64, codes: StateCodes,
+                previousSince: Int64?, previous: StateCodes?
+            )] = []
+        rows.reserveCapacity(min(limit, 4096))
+        try select.query([.integer(historyID), .integer(Int64(limit))]) { row in
+            let hasPrevious = !row.isNull(11)
+            rows.append(
+                (
+                    row.int64(0), row.text(1) ?? "", row.int64(2), row.value(3), row.int64(4), StateCodes(row, from: 5),
+                    hasPrevious ? row.int64(11) : nil, hasPrevious ? StateCodes(row, from: 12) : nil
+                ))
+        }
         var records: [ChangeRecord] = []
-        records.reserveCapacity(min(limit, 4096))
-        try select.query([.integer(historyID), .integer(Int64(limit))]) { row in records.append(record(row)) }
+        records.reserveCapacity(rows.count)
+        for row in rows {
+            records.append(
+                ChangeRecord(
+                    historyID: row.id, userID: row.userID,
+                    previous: try row.previous.map { try vocabulary.state($0, db) },
+                    previousSince: row.previousSince.map(Timestamp.init(millisecondsSinceEpoch:)),
+                    current: try vocabulary.state(row.codes, db),
+                    sequenceNumber: StoreLayout.sequenceText(row.sequence),
+                    changedFields: StoreLayout.fields(row.changed), since: Timestamp(millisecondsSinceEpoch: row.since))
+            )
+        }
         let legacy = try db.cachedStatement(
             "SELECT \(columns) FROM outbox_legacy WHERE history_id > ?1 ORDER BY history_id LIMIT ?2")
         var older: [ChangeRecord] = []
@@ -32,6 +64,12 @@ enum Outbox {
         let replaced = Set(older.map(\.historyID))
         let merged = records.filter { !replaced.contains($0.historyID) } + older
         return Array(merged.sorted { $0.historyID < $1.historyID }.prefix(limit))
+    }
+
+    /// The six state code columns of history row `alias`, in `StateCodes` order.
+    private static func codes(_ alias: String) -> String {
+        ["availability", "activity", "status_message", "out_of_office", "out_of_office_message", "work_location"]
+            .map { "\(alias).\($0)" }.joined(separator: ", ")
     }
 
     /// Up to `limit` events of `endpoint` an operator requeued, oldest first.
@@ -157,7 +195,9 @@ enum Outbox {
 extension PresenceStore {
     /// Up to `limit` outbox events after `historyID`, oldest first.
     public func outboxEvents(after historyID: Int64, limit: Int) async throws(StoreError) -> [ChangeRecord] {
-        try await withConnection("reading the outbox") { db in try Outbox.events(after: historyID, limit: limit, db) }
+        try await withConnection("reading the outbox") { db in
+            try Outbox.events(after: historyID, limit: limit, db, &self.vocabulary)
+        }
     }
 
     /// The delivery cursor of `sink` (0 when new).

@@ -11,10 +11,14 @@ extension PresenceStore {
     func recordGroup(_ group: [PendingBatch], _ db: Connection) throws -> [[ChangeRecord]] {
         var results: [[ChangeRecord]] = []
         var released: [Int64] = []
+        // Each id parsed once, for the key lookups and for the fingerprints after the commit.
+        let guids = group.map { $0.observations.map { UserKey($0.userID) } }
         do {
             try db.inTransaction(.immediate) {
-                for batch in group {
-                    results.append(try recordBatch(batch.observations, observedAt: batch.observedAt, db, &released))
+                for (batch, batchGUIDs) in zip(group, guids) {
+                    results.append(
+                        try recordBatch(
+                            batch.observations, batchGUIDs, observedAt: batch.observedAt, db, &released))
                 }
             }
         } catch {
@@ -25,9 +29,9 @@ extension PresenceStore {
         createdKeys.removeAll(keepingCapacity: true)
         for key in released { unobserved.remove(key) }
         known.withLock { table in
-            for batch in group {
-                for observation in batch.observations {
-                    if let key = UserKey(observation.userID) { table.set(key, observation.fingerprint) }
+            for (batch, batchGUIDs) in zip(group, guids) {
+                for (observation, guid) in zip(batch.observations, batchGUIDs) {
+                    if let guid { table.set(guid, observation.fingerprint) }
                 }
             }
         }
@@ -46,7 +50,11 @@ extension PresenceStore {
 
     /// The user's key in `user_keys`; created when `creating` (else nil for a user the file has never stored).
     func fileKey(of userID: String, creating: Bool, _ db: Connection) throws -> Int64? {
-        let guid = UserKey(userID)
+        try fileKey(of: userID, guid: UserKey(userID), creating: creating, db)
+    }
+
+    /// `fileKey(of:creating:_:)` with the id already parsed (`guid`: nil when it is not a GUID).
+    func fileKey(of userID: String, guid: UserKey?, creating: Bool, _ db: Connection) throws -> Int64? {
         if let guid {
             if let key = known.withLock({ $0.fileKey(of: guid) }) { return key }
         } else if let key = otherKeys[userID] {
@@ -78,16 +86,19 @@ extension PresenceStore {
     /// fields the answer left out carried forward, and appends history where the state really changed. Returns
     /// the changes in the order of `observations`.
     private func recordBatch(
-        _ observations: [PresenceObservation], observedAt: Timestamp, _ db: Connection, _ released: inout [Int64]
+        _ observations: [PresenceObservation], _ guids: [UserKey?], observedAt: Timestamp, _ db: Connection,
+        _ released: inout [Int64]
     ) throws -> [ChangeRecord] {
         var keys: [Int64] = []
         keys.reserveCapacity(observations.count)
-        for observation in observations { keys.append(try fileKey(of: observation.userID, creating: true, db)!) }
+        for (observation, guid) in zip(observations, guids) {
+            keys.append(try fileKey(of: observation.userID, guid: guid, creating: true, db)!)
+        }
         if Set(keys).count != keys.count {
             // A user twice in one batch (not something the poller sends): each observation sees the one before.
             var changes: [ChangeRecord] = []
-            for observation in observations {
-                changes += try recordBatch([observation], observedAt: observedAt, db, &released)
+            for (observation, guid) in zip(observations, guids) {
+                changes += try recordBatch([observation], [guid], observedAt: observedAt, db, &released)
             }
             return changes
         }

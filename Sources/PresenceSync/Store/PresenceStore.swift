@@ -47,8 +47,13 @@ public final class PresenceStore: @unchecked Sendable {
 
     private struct PendingBatches {
         var batches: [PendingBatch] = []
+        var observations = 0
         var draining = false
     }
+
+    /// Observations that end a commit window early: a window's batches wait in memory (with what they decode
+    /// to), and a first cycle, where every user is new, would otherwise hold a whole tenant's at once.
+    static let windowObservationLimit = 6_500
 
     struct PendingBatch {
         var observations: [PresenceObservation]
@@ -185,12 +190,17 @@ public final class PresenceStore: @unchecked Sendable {
     ) async throws(StoreError) -> [ChangeRecord] {
         let result = await withCheckedContinuation { continuation in
             let batch = PendingBatch(observations: observations, observedAt: observedAt, reply: continuation)
-            let mustSchedule = pending.withLock { state in
+            let (mustSchedule, full) = pending.withLock { state in
                 state.batches.append(batch)
+                state.observations += observations.count
                 defer { state.draining = true }
-                return !state.draining
+                return (!state.draining, state.observations >= Self.windowObservationLimit)
             }
-            if mustSchedule { scheduleDrain() }
+            if full {
+                queue.async { self.drainPending() }
+            } else if mustSchedule {
+                scheduleDrain()
+            }
         }
         return try result.get()
     }
@@ -211,6 +221,7 @@ public final class PresenceStore: @unchecked Sendable {
             let group = pending.withLock { state in
                 let taken = state.batches
                 state.batches = []
+                state.observations = 0
                 if taken.isEmpty { state.draining = false }
                 return taken
             }

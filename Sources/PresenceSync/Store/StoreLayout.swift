@@ -47,6 +47,17 @@ enum StoreLayout {
         return .integer(value)
     }
 
+    /// A stored sequence number back as the text Graph sent (see `sequenceValue`).
+    static func sequenceText(_ value: Value) -> String? {
+        switch value {
+        case .integer(let number):
+            let digits = String(number, radix: 16, uppercase: true)
+            return String(repeating: "0", count: max(0, 16 - digits.count)) + digits
+        case .text(let text): return text
+        default: return nil
+        }
+    }
+
     // MARK: SQL expressions shared by the views, the migration and the store's reads
 
     /// Integer milliseconds as the ISO-8601 text `Timestamp.iso8601` writes (`2026-11-29T08:15:02.123Z`).
