@@ -74,6 +74,9 @@ public final class PresencePoller: Sendable {
         await withTaskGroup(of: BatchStep.self) { group in
             var next = 0
             var requesting = 0
+            // Changed observations waiting to be stored: bounded, so that a cycle where nearly everyone changed
+            // (the first one) waits for the store instead of holding the tenant's decoded answers in memory.
+            var storing = 0
             defer { started = next }
             func startNext() {
                 let batch = Array(users[batches[next]])
@@ -88,13 +91,17 @@ public final class PresencePoller: Sendable {
                     // The request's slot is free once its answer is sorted: the write waits for the store's
                     // commit window without holding back the next request.
                     requesting -= 1
+                    storing += changed.count
                     group.addTask { await self.store(changed, outcome) }
-                case .finished(let outcome, let wasRequest):
+                case .finished(let outcome, let wasRequest, let stored):
                     if wasRequest { requesting -= 1 }
+                    storing -= stored
                     summary.add(outcome)
                     batchFinished()
                 }
-                if next < batches.count && !Task.isCancelled && requesting < settings.maxConcurrentRequests {
+                while next < batches.count && !Task.isCancelled && requesting < settings.maxConcurrentRequests
+                    && storing < Self.storingLimit
+                {
                     startNext()
                 }
                 // No request left to answer: nothing more joins the writes waiting for the commit window.
@@ -128,15 +135,19 @@ public final class PresencePoller: Sendable {
     /// A step of a batch in the cycle's task group: its answer sorted (changes still to store), or done.
     enum BatchStep {
         case answered(BatchOutcome, [PresenceObservation])
-        case finished(BatchOutcome, wasRequest: Bool)
+        /// `stored`: the changed observations the step handed to the store (0 for a request).
+        case finished(BatchOutcome, wasRequest: Bool, stored: Int)
     }
+
+    /// Changed observations that may wait for the store before no new request starts: two full commit windows.
+    static let storingLimit = 2 * PresenceStore.windowObservationLimit
 
     private func poll(_ ids: [String]) async -> BatchStep {
         var outcome = BatchOutcome()
         guard let answer = await fetch(ids) else {
             outcome.failed = true
             if !Task.isCancelled { await markUnobserved(ids) }
-            return .finished(outcome, wasRequest: true)
+            return .finished(outcome, wasRequest: true, stored: 0)
         }
         let sorted: SortedAnswer
         do {
@@ -145,7 +156,7 @@ public final class PresencePoller: Sendable {
             logger.warning("batch skipped this cycle", metadata: ["users": "\(ids.count)", "error": "\(error)"])
             outcome.failed = true
             await markUnobserved(ids)
-            return .finished(outcome, wasRequest: true)
+            return .finished(outcome, wasRequest: true, stored: 0)
         }
         outcome.unexpected = sorted.unexpected
         outcome.missing = sorted.missing.count
@@ -153,7 +164,7 @@ public final class PresencePoller: Sendable {
         outcome.observed = sorted.observed
         reportMissing(sorted.missing, observed: sorted.observedIndices, of: ids, requestID: answer.requestID)
         await markUnobserved(sorted.missing)
-        guard !sorted.changed.isEmpty else { return .finished(outcome, wasRequest: true) }
+        guard !sorted.changed.isEmpty else { return .finished(outcome, wasRequest: true, stored: 0) }
         return .answered(outcome, sorted.changed)
     }
 
@@ -169,7 +180,7 @@ public final class PresencePoller: Sendable {
             outcome.failed = true
             outcome.observed = 0
         }
-        return .finished(outcome, wasRequest: false)
+        return .finished(outcome, wasRequest: false, stored: changed.count)
     }
 
     /// Records users that this cycle did not observe, so that their `last_seen` stops following the sweeps.
