@@ -8,8 +8,8 @@ import SQLite
 /// rows replaced (in user key order). The changes of all batches of a group share one transaction.
 extension PresenceStore {
     /// Stores several batches in one transaction; fingerprints are recorded only after the commit.
-    func recordGroup(_ group: [PendingBatch], _ db: Connection) throws -> [[ChangeRecord]] {
-        var results: [[ChangeRecord]] = []
+    func recordGroup(_ group: [PendingBatch], _ db: Connection) throws -> [StoredChanges] {
+        var results: [StoredChanges] = []
         var released: [Int64] = []
         // Each id parsed once, for the key lookups and for the fingerprints after the commit.
         let guids = group.map { $0.observations.map { UserKey($0.userID) } }
@@ -18,7 +18,8 @@ extension PresenceStore {
                 for (batch, batchGUIDs) in zip(group, guids) {
                     results.append(
                         try recordBatch(
-                            batch.observations, batchGUIDs, observedAt: batch.observedAt, db, &released))
+                            batch.observations, batchGUIDs, observedAt: batch.observedAt,
+                            wantsRecords: batch.wantsRecords, db, &released))
                 }
             }
         } catch {
@@ -79,46 +80,44 @@ extension PresenceStore {
         var key: Int64
         var previous: CurrentRow?
         var codes: StateCodes
-        var record: ChangeRecord
+        var changed: Int64
+        var since: Timestamp
+        var historyID: Int64 = 0
     }
 
     /// Compares each observation (an answer that differs from the last one recorded) with the user's stored state,
-    /// fields the answer left out carried forward, and appends history where the state really changed. Returns
-    /// the changes in the order of `observations`.
+    /// fields the answer left out carried forward, and appends history where the state really changed. The
+    /// comparison is of codes, so an unchanged or changed user costs no String; the changes are decoded into
+    /// `ChangeRecord`s (in the order of `observations`) only when `wantsRecords`.
     private func recordBatch(
-        _ observations: [PresenceObservation], _ guids: [UserKey?], observedAt: Timestamp, _ db: Connection,
-        _ released: inout [Int64]
-    ) throws -> [ChangeRecord] {
+        _ observations: [PresenceObservation], _ guids: [UserKey?], observedAt: Timestamp, wantsRecords: Bool,
+        _ db: Connection, _ released: inout [Int64]
+    ) throws -> StoredChanges {
         var keys: [Int64] = []
         keys.reserveCapacity(observations.count)
-        for (observation, guid) in zip(observations, guids) {
-            keys.append(try fileKey(of: observation.userID, guid: guid, creating: true, db)!)
+        for index in observations.indices {
+            keys.append(try fileKey(of: observations[index].userID, guid: guids[index], creating: true, db)!)
         }
         if Set(keys).count != keys.count {
             // A user twice in one batch (not something the poller sends): each observation sees the one before.
-            var changes: [ChangeRecord] = []
-            for (observation, guid) in zip(observations, guids) {
-                changes += try recordBatch([observation], [guid], observedAt: observedAt, db, &released)
+            var stored = StoredChanges()
+            for index in observations.indices {
+                let one = try recordBatch(
+                    [observations[index]], [guids[index]], observedAt: observedAt, wantsRecords: wantsRecords, db,
+                    &released)
+                stored.count += one.count
+                stored.records += one.records
             }
-            return changes
+            return stored
         }
         let order = keys.indices.sorted { keys[$0] < keys[$1] }
         var pending: [PendingChange] = []
         let release = try db.cachedStatement("DELETE FROM unobserved WHERE user = ?1")
         for index in order {
             let key = keys[index]
-            let observation = observations[index]
             let previous = try CurrentRow.read(db, key: key)
-            var codes = try vocabulary.codes(observation.state, db)
-            var state = observation.state
-            var previousState: PresenceState?
-            if let previous {
-                codes = codes.carryingForward(observation.omitted, from: previous.codes)
-                if !observation.omitted.isEmpty || codes != previous.codes {
-                    previousState = try vocabulary.state(previous.codes, db)
-                    state = state.carryingForward(observation.omitted, from: previousState!)
-                }
-            }
+            var codes = try vocabulary.codes(observations[index].state, db)
+            if let previous { codes = codes.carryingForward(observations[index].omitted, from: previous.codes) }
             if !unobserved.isEmpty, unobserved.contains(key) {
                 try release.execute([.integer(key)])
                 released.append(key)
@@ -126,21 +125,18 @@ extension PresenceStore {
             if let previous, previous.codes == codes { continue }
             // A wall clock stepped backwards must not produce a row that ends before it starts.
             let since = max(observedAt, previous?.since ?? observedAt)
-            let record = ChangeRecord(
-                historyID: 0, userID: observation.userID, previous: previousState, previousSince: previous?.since,
-                current: state, sequenceNumber: observation.sequenceNumber,
-                changedFields: Differ.changedFields(from: previousState, to: state), since: since)
-            pending.append(PendingChange(index: index, key: key, previous: previous, codes: codes, record: record))
+            pending.append(
+                PendingChange(
+                    index: index, key: key, previous: previous, codes: codes,
+                    changed: codes.changedMask(from: previous?.codes), since: since))
         }
-        guard !pending.isEmpty else { return [] }
+        guard !pending.isEmpty else { return StoredChanges() }
 
         let close = try db.cachedStatement("UPDATE history SET valid_to = ?1 WHERE id = ?2")
         for change in pending.filter({ $0.previous != nil }).sorted(by: {
             $0.previous!.historyID < $1.previous!.historyID
         }) {
-            try close.execute([
-                .integer(change.record.since.millisecondsSinceEpoch), .integer(change.previous!.historyID),
-            ])
+            try close.execute([.integer(change.since.millisecondsSinceEpoch), .integer(change.previous!.historyID)])
         }
 
         let insert = try db.cachedStatement(
@@ -152,13 +148,13 @@ extension PresenceStore {
             let change = pending[position]
             try insert.bind(change.key, at: 1)
             try change.codes.bind(to: insert, from: 2)
-            try insert.bind(StoreLayout.sequenceValue(change.record.sequenceNumber), at: 8)
-            try insert.bind(StoreLayout.mask(change.record.changedFields), at: 9)
-            try insert.bind(change.record.since.millisecondsSinceEpoch, at: 10)
+            try insert.bind(StoreLayout.sequenceValue(observations[change.index].sequenceNumber), at: 8)
+            try insert.bind(change.changed, at: 9)
+            try insert.bind(change.since.millisecondsSinceEpoch, at: 10)
             try insert.bind(change.previous?.historyID, at: 11)
             _ = try insert.step()
             insert.reset()
-            pending[position].record.historyID = db.lastInsertRowID
+            pending[position].historyID = db.lastInsertRowID
         }
 
         let upsert = try db.cachedStatement(
@@ -174,14 +170,28 @@ extension PresenceStore {
             """)
         for change in pending {
             try upsert.bind(change.key, at: 1)
-            try upsert.bind(change.record.historyID, at: 2)
+            try upsert.bind(change.historyID, at: 2)
             try change.codes.bind(to: upsert, from: 3)
-            try upsert.bind(StoreLayout.sequenceValue(change.record.sequenceNumber), at: 9)
-            try upsert.bind(change.record.since.millisecondsSinceEpoch, at: 10)
+            try upsert.bind(StoreLayout.sequenceValue(observations[change.index].sequenceNumber), at: 9)
+            try upsert.bind(change.since.millisecondsSinceEpoch, at: 10)
             _ = try upsert.step()
             upsert.reset()
         }
-        return pending.sorted { $0.index < $1.index }.map(\.record)
+        guard wantsRecords else { return StoredChanges(count: pending.count) }
+        var records: [ChangeRecord] = []
+        records.reserveCapacity(pending.count)
+        for change in pending.sorted(by: { $0.index < $1.index }) {
+            let observation = observations[change.index]
+            let previousState = try change.previous.map { try vocabulary.state($0.codes, db) }
+            let state = previousState.map { observation.state.carryingForward(observation.omitted, from: $0) }
+            records.append(
+                ChangeRecord(
+                    historyID: change.historyID, userID: observation.userID, previous: previousState,
+                    previousSince: change.previous?.since, current: state ?? observation.state,
+                    sequenceNumber: observation.sequenceNumber, changedFields: StoreLayout.fields(change.changed),
+                    since: change.since))
+        }
+        return StoredChanges(count: pending.count, records: records)
     }
 
     /// Marks users as not observed since now (missing from an answer, or in a batch that failed): their
@@ -218,7 +228,26 @@ extension PresenceStore {
     }
 }
 
+/// What a batch stored: how many changes, and (when asked for) each as a `ChangeRecord`.
+struct StoredChanges {
+    var count = 0
+    var records: [ChangeRecord] = []
+}
+
 extension StateCodes {
+    /// The `history.changed` mask of the fields that differ from `previous` (every field for a first state).
+    func changedMask(from previous: StateCodes?) -> Int64 {
+        guard let previous else { return (1 << Int64(PresenceField.allCases.count)) - 1 }
+        var mask: Int64 = 0
+        if availability != previous.availability { mask |= 1 }
+        if activity != previous.activity { mask |= 2 }
+        if statusMessage != previous.statusMessage { mask |= 4 }
+        if isOutOfOffice != previous.isOutOfOffice { mask |= 8 }
+        if outOfOfficeMessage != previous.outOfOfficeMessage { mask |= 16 }
+        if workLocation != previous.workLocation { mask |= 32 }
+        return mask
+    }
+
     /// These codes with the `omitted` fields taken from `known` (see `PresenceState.carryingForward`).
     func carryingForward(_ omitted: PresenceFieldSet, from known: StateCodes) -> StateCodes {
         guard !omitted.isEmpty else { return self }

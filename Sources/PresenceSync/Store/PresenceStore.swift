@@ -58,7 +58,10 @@ public final class PresenceStore: @unchecked Sendable {
     struct PendingBatch {
         var observations: [PresenceObservation]
         var observedAt: Timestamp
-        var reply: CheckedContinuation<Result<[ChangeRecord], StoreError>, Never>
+        /// Whether the caller wants the changes as `ChangeRecord`s (with the states they replaced, decoded) or
+        /// only how many there were (the poller: events are built later, from the history).
+        var wantsRecords: Bool
+        var reply: CheckedContinuation<Result<StoredChanges, StoreError>, Never>
     }
 
     /// How long the first batch handed to `record` may wait for others before their transaction commits.
@@ -182,14 +185,29 @@ public final class PresenceStore: @unchecked Sendable {
     ///
     /// The poller hands over only answers that differ from the last one recorded (or that the store has no
     /// fingerprint for); each is compared with the stored state, omitted fields carried forward. A changed user's
-    /// open history row is closed at `observedAt` and a new one opened, its outbox row written and
-    /// `presence_state` replaced, all in the same transaction. Once handed over, a batch always finishes or rolls
-    /// back as a whole, even if the caller is cancelled.
+    /// open history row is closed at `observedAt` and a new one opened (its event) and the current row replaced,
+    /// all in the same transaction. Once handed over, a batch always finishes or rolls back as a whole, even if
+    /// the caller is cancelled.
     public func record(
         _ observations: [PresenceObservation], observedAt: Timestamp
     ) async throws(StoreError) -> [ChangeRecord] {
+        try await store(observations, observedAt: observedAt, wantsRecords: true).records
+    }
+
+    /// `record`, returning only how many changes were stored: what the poller needs, without decoding the
+    /// states each change replaced.
+    public func recordCountingChanges(
+        _ observations: [PresenceObservation], observedAt: Timestamp
+    ) async throws(StoreError) -> Int {
+        try await store(observations, observedAt: observedAt, wantsRecords: false).count
+    }
+
+    private func store(
+        _ observations: [PresenceObservation], observedAt: Timestamp, wantsRecords: Bool
+    ) async throws(StoreError) -> StoredChanges {
         let result = await withCheckedContinuation { continuation in
-            let batch = PendingBatch(observations: observations, observedAt: observedAt, reply: continuation)
+            let batch = PendingBatch(
+                observations: observations, observedAt: observedAt, wantsRecords: wantsRecords, reply: continuation)
             let (mustSchedule, full) = pending.withLock { state in
                 state.batches.append(batch)
                 state.observations += observations.count

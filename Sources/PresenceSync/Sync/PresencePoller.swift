@@ -172,9 +172,8 @@ public final class PresencePoller: Sendable {
     private func store(_ changed: [PresenceObservation], _ answered: BatchOutcome) async -> BatchStep {
         var outcome = answered
         do {
-            let changes = try await store.record(changed, observedAt: .now())
-            outcome.changes = changes.count
-            if !changes.isEmpty { batchCommitted() }
+            outcome.changes = try await store.recordCountingChanges(changed, observedAt: .now())
+            if outcome.changes > 0 { batchCommitted() }
         } catch {
             logger.error("batch not stored", metadata: ["users": "\(changed.count)", "error": "\(error)"])
             outcome.failed = true
