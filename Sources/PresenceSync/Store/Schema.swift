@@ -212,5 +212,18 @@ enum Schema {
             // a period so that inserts stay in a few pages, and no second copy of each event: see StoreLayout.
             try StoreLayout.migrateToCompactRows(db)
         },
+        Migration(version: 10, name: "tracked users by id; presence_current scans current first") { db in
+            // "Only users tracked now" (`user_id IN (SELECT user_id FROM users WHERE tracking_stopped IS NULL)`)
+            // read every open period and sorted their ids into a temporary table; this index is that list.
+            try db.execute(
+                """
+                CREATE INDEX users_tracked ON users (user_id) WHERE tracking_stopped IS NULL;
+                DROP VIEW presence_current;
+                DROP VIEW presence_history;
+                DROP VIEW presence_unobserved;
+                DROP VIEW outbox;
+                """)
+            try StoreLayout.createViews(db)
+        },
     ]
 }

@@ -241,6 +241,10 @@ enum StoreLayout {
     }
 
     /// The documented views: the old tables' names, columns and meanings over the compact tables.
+    ///
+    /// `presence_current` joins with CROSS JOIN, which makes SQLite scan `current` and look each key up, rather
+    /// than walk a list of ids (such as the README's "tracked users only" filter) through `user_keys`' text index:
+    /// 120-150 ms instead of 170-270 ms for "who is in a meeting" at 100,000 users.
     static func createViews(_ db: Connection) throws {
         let lastSweep = "(SELECT started_at FROM poll_cycles WHERE sweep = 1 ORDER BY id DESC LIMIT 1)"
         try db.execute(
@@ -260,7 +264,7 @@ enum StoreLayout {
             SELECT k.user_id AS user_id, c.history_id AS history_id, \(stateColumns("c")),
                    \(sequence("c.sequence_number")) AS sequence_number, \(iso("c.since")) AS since,
                    coalesce(\(iso("u.last_seen")), max(\(iso("c.written")), coalesce(\(lastSweep), ''))) AS last_seen
-            FROM current AS c JOIN user_keys AS k ON k.key = c.user LEFT JOIN unobserved AS u ON u.user = c.user;
+            FROM current AS c CROSS JOIN user_keys AS k ON k.key = c.user LEFT JOIN unobserved AS u ON u.user = c.user;
 
             CREATE VIEW outbox AS
             SELECT \(eventColumns) FROM \(eventSource)
