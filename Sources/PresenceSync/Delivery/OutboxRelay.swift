@@ -15,7 +15,7 @@ import Synchronization
 public final class OutboxRelay: Sendable {
     /// The cursor name in `outbox_cursors` (e.g. `stdout`).
     public let name: String
-    private let store: PresenceStore
+    private let store: any EventLog
     private let sink: any EventSink
     private let source: String
     private let pageSize: Int
@@ -38,7 +38,7 @@ public final class OutboxRelay: Sendable {
     ///   - idleRecheck: how often the outbox is looked at when nobody signals.
     ///   - cursorWriteInterval: how long the written cursor may lag behind while events flow.
     public init(
-        name: String, store: PresenceStore, sink: any EventSink, source: String, pageSize: Int = 1000,
+        name: String, store: any EventLog, sink: any EventSink, source: String, pageSize: Int = 1000,
         idleRecheck: Duration = .seconds(1), cursorWriteInterval: Duration = .seconds(1), logger: Logger
     ) {
         self.cursorWriteInterval = cursorWriteInterval

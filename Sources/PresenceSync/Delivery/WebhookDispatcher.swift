@@ -19,7 +19,7 @@ public final class WebhookDispatcher: Sendable {
 
     /// The endpoint this dispatcher delivers to, as configured.
     public let endpoint: WebhookEndpoint
-    private let store: PresenceStore
+    private let store: any EventLog & WebhookState
     private let secrets: [WebhookSecret]
     private let transport: WebhookTransport
     private let source: String
@@ -35,7 +35,8 @@ public final class WebhookDispatcher: Sendable {
     private let requeuedInFlight = Mutex<Set<Int64>>([])
 
     public init(
-        endpoint: WebhookEndpoint, secrets: [WebhookSecret], store: PresenceStore, transport: WebhookTransport,
+        endpoint: WebhookEndpoint, secrets: [WebhookSecret], store: any EventLog & WebhookState,
+        transport: WebhookTransport,
         source: String, logger: Logger, recorder: (any DeliveryRecorder)? = nil
     ) {
         self.recorder = recorder
