@@ -7,8 +7,15 @@ struct CurrentRow {
     var since: Timestamp
 
     static func read(_ db: Connection, key: Int64) throws -> CurrentRow? {
-        let select = try db.cachedStatement(
-            "SELECT history_id, since, \(StateCodes.columns) FROM current WHERE user = ?1")
+        try read(try statement(db), key: key)
+    }
+
+    /// The prepared read, for callers that read many rows (`read(_:key:)` with it costs no statement lookup).
+    static func statement(_ db: Connection) throws -> Statement {
+        try db.cachedStatement("SELECT history_id, since, \(StateCodes.columns) FROM current WHERE user = ?1")
+    }
+
+    static func read(_ select: Statement, key: Int64) throws -> CurrentRow? {
         return try select.queryOne([.integer(key)]) { row in
             CurrentRow(
                 historyID: row.int64(0), codes: StateCodes(row, from: 2),

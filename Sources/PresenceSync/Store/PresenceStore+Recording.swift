@@ -113,9 +113,10 @@ extension PresenceStore {
         let order = keys.indices.sorted { keys[$0] < keys[$1] }
         var pending: [PendingChange] = []
         let release = try db.cachedStatement("DELETE FROM unobserved WHERE user = ?1")
+        let read = try CurrentRow.statement(db)
         for index in order {
             let key = keys[index]
-            let previous = try CurrentRow.read(db, key: key)
+            let previous = try CurrentRow.read(read, key: key)
             var codes = try vocabulary.codes(observations[index].state, db)
             if let previous { codes = codes.carryingForward(observations[index].omitted, from: previous.codes) }
             if !unobserved.isEmpty, unobserved.contains(key) {
