@@ -93,10 +93,10 @@ extension PresenceStore {
         _ observations: [PresenceObservation], _ guids: [UserKey?], observedAt: Timestamp, wantsRecords: Bool,
         _ db: Connection, _ released: inout [Int64]
     ) throws -> StoredChanges {
-        var keys: [Int64] = []
-        keys.reserveCapacity(observations.count)
-        for index in observations.indices {
-            keys.append(try fileKey(of: observations[index].userID, guid: guids[index], creating: true, db)!)
+        // Known keys under one lock for the batch; the rest (new users, ids that are not GUIDs) one by one.
+        var keys: [Int64] = known.withLock { table in guids.map { guid in guid.flatMap(table.fileKey(of:)) ?? 0 } }
+        for index in observations.indices where keys[index] == 0 {
+            keys[index] = try fileKey(of: observations[index].userID, guid: guids[index], creating: true, db)!
         }
         if Set(keys).count != keys.count {
             // A user twice in one batch (not something the poller sends): each observation sees the one before.
