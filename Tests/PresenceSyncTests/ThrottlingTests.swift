@@ -59,6 +59,26 @@ struct ThrottlingTests {
         _ = directory
     }
 
+    @Test("a 429 that ends a batch's attempts still holds the next batch until its Retry-After has passed")
+    func throttledGiveUpPauses() async throws {
+        let (simulator, settings) = try await DaemonIntegrationTests.startSimulator(users: 20, changeProbability: 0.4)
+        defer { Task { await simulator.stop() } }
+        // One attempt per batch, one request at a time: batch 1 gets a 429 and is skipped; batch 2 must wait.
+        simulator.inject([.status(429, retryAfterSeconds: 1)])
+        let (reader, directory) = try await Self.run(
+            simulator: simulator, settings: settings, cycles: 1,
+            polling: ["intervalSeconds": 0.3, "batchSize": 10, "maxConcurrentRequests": 1, "maxAttempts": 1])
+        let requests = simulator.presenceRequests.sorted { $0.arrivedAt < $1.arrivedAt }
+        #expect(requests.map(\.status) == [429, 200])
+        if requests.count == 2 {
+            // Arrival times: the pause counts from the moment the 429 arrived at the daemon, which is after the
+            // simulator answered it, so the next request can only arrive later than a second after the 429.
+            #expect(requests[1].arrivedAt - requests[0].arrivedAt >= .seconds(1), "the next batch went early")
+        }
+        #expect(try reader.integer("SELECT failed_batches FROM poll_cycles WHERE id = 1") == 1)
+        _ = directory
+    }
+
     @Test("503 and 504 are retried with backoff; a batch failing every attempt is skipped and counted")
     func serverErrors() async throws {
         let (simulator, settings) = try await DaemonIntegrationTests.startSimulator(users: 20, changeProbability: 0.4)

@@ -48,11 +48,11 @@ public actor RequestPacer {
         }
     }
 
-    /// Graph throttled a request and asked for `delay`: nobody starts a request before it has passed, and the
-    /// budget is halved (at least 1).
-    public func throttled(for delay: Duration) {
+    /// Graph throttled a request and asked for `delay`, counted from `answeredAt` (when the answer arrived; now if
+    /// not given): nobody starts a request before it has passed, and the budget is halved (at least 1).
+    public func throttled(for delay: Duration, answeredAt: ContinuousClock.Instant? = nil) {
         throttles += 1
-        let until = ContinuousClock.now + delay
+        let until = (answeredAt ?? ContinuousClock.now) + delay
         if pausedUntil.map({ until > $0 }) ?? true { pausedUntil = until }
         currentLimit = max(1, currentLimit / 2)
     }

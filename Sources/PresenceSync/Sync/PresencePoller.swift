@@ -262,7 +262,8 @@ public final class PresencePoller: Sendable {
     /// Asks Graph for one batch, retrying as `retryPolicy` says; nil when the batch is skipped this cycle.
     ///
     /// Every attempt waits for the pacer. Throttling (429, or 503 with Retry-After) pauses the pacer for every
-    /// batch of the cycle and halves its budget; the retry itself never comes before the Retry-After.
+    /// batch of the cycle until the Retry-After has passed, counted from the moment the answer arrived (also when
+    /// the batch gives up), and halves its budget; the retry itself never comes before the Retry-After.
     private func fetch(_ ids: [String]) async -> RawPresenceAnswer? {
         var attempt = 0
         while true {
@@ -280,8 +281,16 @@ public final class PresencePoller: Sendable {
             } catch let failure {
                 error = failure
             }
+            let answeredAt = ContinuousClock.now
             if Task.isCancelled || error == .cancelled { return nil }
-            switch retryPolicy.decide(error, attempt: attempt, jitter: Double.random(in: 0...1)) {
+            let decision = retryPolicy.decide(error, attempt: attempt, jitter: Double.random(in: 0...1))
+            if var pause = retryPolicy.throttlingPause(for: error) {
+                // Without a Retry-After, everyone waits as long as this batch's retry (exponential backoff).
+                if error.retryAfterSeconds == nil, case .retry(let delay, _) = decision { pause = delay }
+                // Before the decision takes effect: also when this batch gives up, no batch starts early.
+                await pacer.throttled(for: pause, answeredAt: answeredAt)
+            }
+            switch decision {
             case .giveUp:
                 if error.code == .authentication {
                     // The token provider logs a failing sign-in once per streak, with what to do about it.
@@ -294,8 +303,7 @@ public final class PresencePoller: Sendable {
                         metadata: ["users": "\(ids.count)", "attempts": "\(attempt)", "error": "\(error)"])
                 }
                 return nil
-            case .retry(let delay, let throttled):
-                if throttled { await pacer.throttled(for: delay) }
+            case .retry(let delay, _):
                 logger.info(
                     "batch failed; retrying",
                     metadata: [
