@@ -3,7 +3,7 @@ import PackageDescription
 
 /// Every target is compiled in the Swift 6 language mode (complete strict concurrency checking).
 let strict: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("ExistentialAny")
 ]
 
 let package = Package(
@@ -36,11 +36,22 @@ let package = Package(
         ),
         // Our own small SQLite wrapper: connections, statements, typed values, transactions, backups.
         .target(name: "SQLite", dependencies: ["CSQLite"], swiftSettings: strict),
+        // One way to serve a Hummingbird application in the background and stop it gracefully (the metrics
+        // endpoint, the Graph simulator, the benchmark's and the tests' webhook receivers).
+        .target(
+            name: "HTTPHosting",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         // The daemon's library: config, Graph client, poll cycle, differ, store, sinks, service plumbing.
         .target(
             name: "PresenceSync",
             dependencies: [
-                "SQLite",
+                "SQLite", "HTTPHosting",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -60,12 +71,12 @@ let package = Package(
         .target(
             name: "GraphSimulator",
             dependencies: [
+                "HTTPHosting",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -74,13 +85,12 @@ let package = Package(
         .target(
             name: "PresenceSyncBenchmarks",
             dependencies: [
-                "PresenceSync",
+                "PresenceSync", "HTTPHosting",
                 // Grown histories use the simulated tenant's user ids.
                 "GraphSimulator",
                 .product(name: "Logging", package: "swift-log"),
                 // The delivery benchmark's webhook receiver.
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
@@ -100,9 +110,8 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "PresenceSync", "GraphSimulator", "SQLite",
+                "PresenceSync", "GraphSimulator", "SQLite", "HTTPHosting",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),

@@ -1,6 +1,6 @@
+import HTTPHosting
 import Hummingbird
 import Logging
-import ServiceLifecycle
 import Synchronization
 
 /// A simulated Microsoft Entra + Graph tenant: a real loopback HTTP server answering the client-credentials token
@@ -25,7 +25,7 @@ public final class GraphSimulator: Sendable {
     private enum ServerState {
         case idle
         case starting
-        case running(port: Int, task: Task<Void, any Error>, serviceGroup: ServiceGroup)
+        case running(HostedServer)
     }
 
     /// How long `stop()` lets in-flight requests (a delay fault, say) finish before cancelling them.
@@ -53,7 +53,7 @@ public final class GraphSimulator: Sendable {
     public func start() async throws -> Int {
         let alreadyRunning: Int? = try server.withLock { state in
             switch state {
-            case .running(let port, _, _): return port
+            case .running(let hosted): return hosted.port
             case .starting: throw GraphSimulatorError(message: "start() called while the simulator is starting")
             case .idle:
                 state = .starting
@@ -62,42 +62,19 @@ public final class GraphSimulator: Sendable {
         }
         if let alreadyRunning { return alreadyRunning }
 
-        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        let router: Router<BasicRequestContext>
+        let hosted: HostedServer
         do {
-            router = try makeRouter()
+            hosted = try await HostedServer.start(
+                router: try makeRouter(), host: configuration.host, port: configuration.port, logger: logger)
         } catch {
             server.withLock { $0 = .idle }
+            if error is HostedServerError { throw GraphSimulatorError(message: "\(error)") }
             throw error
         }
-        let application = Application(
-            router: router,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
-            onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) },
-            logger: logger
-        )
-        // A group without signal handlers: the process that embeds the simulator owns its signals.
-        let serviceGroup = ServiceGroup(
-            services: [application], gracefulShutdownSignals: [], cancellationSignals: [], logger: logger)
-        let task = Task {
-            defer { portContinuation.finish() }
-            try await serviceGroup.run()
-        }
-        for await port in ports {
-            server.withLock { $0 = .running(port: port, task: task, serviceGroup: serviceGroup) }
-            logger.debug(
-                "Graph simulator listening", metadata: ["port": "\(port)", "users": "\(tenant.directory.count)"])
-            return port
-        }
-        server.withLock { $0 = .idle }
-        let reason: String
-        do {
-            try await task.value
-            reason = "the server stopped before listening"
-        } catch {
-            reason = "\(error)"
-        }
-        throw GraphSimulatorError(message: "cannot listen on \(configuration.host):\(configuration.port): \(reason)")
+        server.withLock { $0 = .running(hosted) }
+        logger.debug(
+            "Graph simulator listening", metadata: ["port": "\(hosted.port)", "users": "\(tenant.directory.count)"])
+        return hosted.port
     }
 
     /// Stops serving and waits until the listening socket and all connections are closed. Idempotent.
@@ -105,25 +82,18 @@ public final class GraphSimulator: Sendable {
     /// Shuts down gracefully: stops accepting, closes idle keep-alive connections and lets requests in flight finish
     /// for up to two seconds, then cancels whatever is left.
     public func stop() async {
-        let running: (Task<Void, any Error>, ServiceGroup)? = server.withLock { state in
-            guard case .running(_, let task, let serviceGroup) = state else { return nil }
+        let running: HostedServer? = server.withLock { state in
+            guard case .running(let hosted) = state else { return nil }
             state = .idle
-            return (task, serviceGroup)
+            return hosted
         }
-        guard let (task, serviceGroup) = running else { return }
-        await serviceGroup.triggerGracefulShutdown()
-        let watchdog = Task {
-            try await Task.sleep(for: Self.shutdownGracePeriod)
-            task.cancel()
-        }
-        _ = try? await task.value
-        watchdog.cancel()
+        await running?.stop(gracePeriod: Self.shutdownGracePeriod)
     }
 
     /// The bound port while running, nil otherwise.
     public var port: Int? {
         server.withLock { state in
-            if case .running(let port, _, _) = state { return port }
+            if case .running(let hosted) = state { return hosted.port }
             return nil
         }
     }

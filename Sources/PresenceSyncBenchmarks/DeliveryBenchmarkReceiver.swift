@@ -1,8 +1,8 @@
 import Foundation
+import HTTPHosting
 import Hummingbird
 import Logging
 import PresenceSync
-import ServiceLifecycle
 import Synchronization
 
 /// The webhook receiver of the delivery benchmark: a real HTTP server on 127.0.0.1, in the benchmark's own process
@@ -31,10 +31,9 @@ final class DeliveryBenchmarkReceiver: Sendable {
         let state = Mutex(State())
     }
 
-    let port: Int
+    var port: Int { hosted.port }
     private let shared: Shared
-    private let server: Task<Void, any Error>
-    private let group: ServiceGroup
+    private let hosted: HostedServer
 
     init(secret: WebhookSecret) async throws {
         let shared = Shared()
@@ -61,41 +60,20 @@ final class DeliveryBenchmarkReceiver: Sendable {
             }
             return Response(status: .noContent)
         }
-        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        let logger = Logger(label: "benchmark-receiver")
-        let application = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: nil),
-            onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
-        let group = ServiceGroup(
-            services: [application], gracefulShutdownSignals: [], cancellationSignals: [], logger: logger)
-        server = Task {
-            defer { portContinuation.finish() }
-            try await group.run()
+        do {
+            hosted = try await HostedServer.start(
+                router: router, host: "127.0.0.1", port: 0, logger: Logger(label: "benchmark-receiver"))
+        } catch {
+            throw BenchmarkError("the benchmark's webhook receiver could not listen: \(error)")
         }
-        var bound = 0
-        for await port in ports {
-            bound = port
-            break
-        }
-        guard bound != 0 else { throw BenchmarkError("the benchmark's webhook receiver could not listen") }
-        self.port = bound
         self.shared = shared
-        self.group = group
     }
 
     var url: String { "http://127.0.0.1:\(port)/hook" }
 
     var counts: Counts { shared.state.withLock { $0.counts } }
 
-    func stop() async {
-        await group.triggerGracefulShutdown()
-        let watchdog = Task {
-            try await Task.sleep(for: .seconds(2))
-            server.cancel()
-        }
-        _ = try? await server.value
-        watchdog.cancel()
-    }
+    func stop() async { await hosted.stop() }
 
     /// Events in one body: a batch is a JSON array of CloudEvents, each with exactly one `"specversion"` member
     /// (status messages are JSON strings, where a quote is escaped, so they cannot contain the quoted name).

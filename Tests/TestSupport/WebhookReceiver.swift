@@ -1,8 +1,8 @@
 import Crypto
 import Foundation
+import HTTPHosting
 import Hummingbird
 import Logging
-import ServiceLifecycle
 import Synchronization
 
 /// A real loopback webhook receiver for tests: verifies every Standard Webhooks signature on its own (HMAC-SHA256
@@ -49,15 +49,13 @@ public final class WebhookReceiver: Sendable {
     }
 
     private let shared = Shared()
-    private let task = Mutex<(Task<Void, any Error>, ServiceGroup)?>(nil)
-    public let port: Int
+    private let hosted: HostedServer
+    public var port: Int { hosted.port }
 
     /// Starts listening on 127.0.0.1 (a random port) and verifies signatures against `secrets` (`whsec_...`).
     public init(secrets: [String]) async throws {
         keys = secrets.map { Array(Data(base64Encoded: String($0.dropFirst(6)))!) }
         let router = Router()
-        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        var port = 0
         let keys = self.keys
         let shared = self.shared
         router.post("hook") { request, _ -> Response in
@@ -98,23 +96,8 @@ public final class WebhookReceiver: Sendable {
             shared.state.withLock { $0.deliveries.append(delivery) }
             return Response(status: .init(code: status), headers: answerHeaders)
         }
-        let application = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: nil),
-            onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) },
-            logger: Logger(label: "webhook-receiver"))
-        let group = ServiceGroup(
-            services: [application], gracefulShutdownSignals: [], cancellationSignals: [],
-            logger: Logger(label: "webhook-receiver"))
-        let serverTask = Task {
-            defer { portContinuation.finish() }
-            try await group.run()
-        }
-        for await bound in ports {
-            port = bound
-            break
-        }
-        self.port = port
-        task.withLock { $0 = (serverTask, group) }
+        hosted = try await HostedServer.start(
+            router: router, host: "127.0.0.1", port: 0, logger: Logger(label: "webhook-receiver"))
     }
 
     /// The URL the daemon posts to.
@@ -139,16 +122,7 @@ public final class WebhookReceiver: Sendable {
         return condition(deliveries)
     }
 
-    public func stop() async {
-        guard let (serverTask, group) = task.withLock({ $0 }) else { return }
-        await group.triggerGracefulShutdown()
-        let watchdog = Task {
-            try await Task.sleep(for: .seconds(2))
-            serverTask.cancel()
-        }
-        _ = try? await serverTask.value
-        watchdog.cancel()
-    }
+    public func stop() async { await hosted.stop() }
 
     /// Standard Webhooks verification: any `v1,` signature in the space-separated list matches one key.
     public static func verify(

@@ -1,7 +1,7 @@
+import HTTPHosting
 import Hummingbird
 import Logging
 import NIOCore
-import ServiceLifecycle
 import Synchronization
 
 /// Serves `/metrics` (Prometheus text format), `/healthz` and `/readyz` on the configured address.
@@ -39,33 +39,27 @@ final class ObservabilityServer: Sendable {
     }
 
     private func serve() async throws(ObservabilityEndpointError) {
-        let application = Application(
-            router: makeRouter(),
-            configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil),
-            onServerRunning: { [logger, address] channel in
-                let bound = ListenAddress(host: address.host, port: channel.localAddress?.port ?? address.port)
-                logger.info("metrics and health endpoint listening", metadata: ["address": "\(bound)"])
-            },
-            logger: logger
-        )
-        // No signal handlers: the daemon owns the process's signals and stops this by cancelling its task.
-        let group = ServiceGroup(
-            services: [application], gracefulShutdownSignals: [], cancellationSignals: [], logger: logger)
-        // Cancelling the group's own task would cut open connections and log errors; the daemon's cancellation
-        // triggers a graceful shutdown instead (stop accepting, let a scrape in flight finish), cut after 2 s.
-        let serving = Task { try await group.run() }
+        let hosted: HostedServer
+        do {
+            hosted = try await HostedServer.start(
+                router: makeRouter(), host: address.host, port: address.port, logger: logger)
+        } catch {
+            // Stopped by the daemon before it got going: not a failure.
+            if Task.isCancelled { return }
+            throw ObservabilityEndpointError(
+                address: address, reason: (error as? HostedServerError)?.reason ?? "\(error)")
+        }
+        let bound = ListenAddress(host: address.host, port: hosted.port)
+        logger.info("metrics and health endpoint listening", metadata: ["address": "\(bound)"])
+        // The daemon stops this by cancelling its task: a graceful stop (stop accepting, let a scrape in flight
+        // finish, cut after 2 s) rather than cutting open connections.
         do {
             try await withTaskCancellationHandler {
-                try await serving.value
+                try await hosted.wait()
             } onCancel: {
-                Task {
-                    await group.triggerGracefulShutdown()
-                    try? await Task.sleep(for: .seconds(2))
-                    serving.cancel()
-                }
+                Task { await hosted.stop() }
             }
         } catch {
-            // Stopped by the daemon (even before the group got going): not a failure.
             if Task.isCancelled { return }
             throw ObservabilityEndpointError(address: address, reason: "\(error)")
         }
