@@ -44,7 +44,7 @@ struct SignInBackoffTests {
 
     static func provider(
         _ simulator: GraphSimulator, _ settings: SimulatorConfiguration, secretFile: String, logs: InMemoryLogHandler,
-        backoff: SignInBackoff, http: GraphHTTP = http
+        backoff: SignInBackoff, http: GraphHTTP = http, clock: SteppedClock = SteppedClock()
     ) throws -> AccessTokenProvider {
         var document = SimulatorSetup.document(for: simulator, settings: settings, database: "/unused.db")
         document["credential"] = ["file": secretFile]
@@ -53,7 +53,8 @@ struct SignInBackoffTests {
         logger.logLevel = .debug
         return AccessTokenProvider(
             tenantID: configuration.tenantID, clientID: configuration.clientID, credential: configuration.credential,
-            endpoints: configuration.endpoints, http: http, logger: logger, environment: [:], backoff: backoff)
+            endpoints: configuration.endpoints, http: http, logger: logger, environment: [:], backoff: backoff,
+            now: { clock.now() })
     }
 
     @Test("a wrong secret: failing calls send no request within the backoff, one error line, a fixed secret is used")
@@ -148,11 +149,12 @@ struct SignInBackoffTests {
         let directory = TemporaryDirectory()
         let secretFile = directory.write("secret", settings.clientSecret)
         let logs = InMemoryLogHandler()
+        let clock = SteppedClock()
         let tokens = try Self.provider(
             simulator, settings, secretFile: secretFile, logs: logs,
-            backoff: SignInBackoff(initial: .milliseconds(100), maximum: .milliseconds(200)))
+            backoff: SignInBackoff(initial: .milliseconds(100), maximum: .milliseconds(200)), clock: clock)
         simulator.failTokenRequests(count: 1, status: 503, retryAfterSeconds: 1)
-        let before = ContinuousClock.now
+        let before = clock.now()
         do {
             _ = try await tokens.token()
             Issue.record("sign-in must fail")
@@ -164,7 +166,12 @@ struct SignInBackoffTests {
         #expect(simulator.statistics.tokenRequests == 1, "no request within the Retry-After")
         let next = try #require(await tokens.signInState.nextAttemptAt)
         #expect(next - before >= .seconds(1), "Retry-After 1 s wins over the 50–100 ms backoff")
-        try await Task.sleep(until: next + .milliseconds(20), clock: .continuous)
+        clock.step(by: next - clock.now() - .milliseconds(50))
+        await #expect(throws: GraphError.self, "50 ms before the Retry-After: still no request") {
+            _ = try await tokens.token()
+        }
+        #expect(simulator.statistics.tokenRequests == 1)
+        clock.step(by: .milliseconds(70))
         _ = try await tokens.token()
         #expect(simulator.statistics.tokenRequests == 2)
         #expect(await tokens.signInState.isFailing == false)
@@ -181,13 +188,14 @@ struct SignInBackoffTests {
         let directory = TemporaryDirectory()
         let secretFile = directory.write("secret", settings.clientSecret)
         let logs = InMemoryLogHandler()
+        let clock = SteppedClock()
         let tokens = try Self.provider(
-            simulator, settings, secretFile: secretFile, logs: logs, backoff: .standard, http: Self.shortConnectHTTP)
+            simulator, settings, secretFile: secretFile, logs: logs, backoff: .standard, http: Self.shortConnectHTTP,
+            clock: clock)
         let first = try await tokens.token()
         await simulator.stop()
-        // Past half the token's life a refresh is due; it fails, but the token has almost 8 s left (slack for a
-        // loaded machine).
-        try await Task.sleep(for: .milliseconds(8_100))
+        // Past half the token's life a refresh is due; it fails, but the token has almost 8 s left.
+        clock.step(by: .milliseconds(8_100))
         let second = try await tokens.token()
         #expect(second.expiresAt == first.expiresAt)
         #expect(await tokens.signInState.isFailing)

@@ -36,6 +36,9 @@ public actor AccessTokenProvider {
     private let environment: [String: String]
     private let recorder: (any GraphMetricsRecorder)?
     private let backoff: SignInBackoff
+    /// The monotonic clock's time: token lifetimes, refresh points and backoffs are measured with it (injected by
+    /// tests that step time forward instead of waiting for it).
+    private let now: @Sendable () -> ContinuousClock.Instant
 
     private var cached: AccessToken?
     private var refreshing: Task<AccessToken, any Error>?
@@ -49,8 +52,10 @@ public actor AccessTokenProvider {
         tenantID: String, clientID: String, credential: ClientCredentialSource, endpoints: GraphEndpoints,
         http: GraphHTTP, logger: Logger, refreshMargin: Duration = .seconds(300),
         environment: [String: String] = ProcessInfo.processInfo.environment,
-        recorder: (any GraphMetricsRecorder)? = nil, backoff: SignInBackoff = .standard
+        recorder: (any GraphMetricsRecorder)? = nil, backoff: SignInBackoff = .standard,
+        now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
     ) {
+        self.now = now
         self.recorder = recorder
         self.tenantID = tenantID
         self.clientID = clientID
@@ -71,7 +76,7 @@ public actor AccessTokenProvider {
     /// During a sign-in backoff this returns the cached token while it has not expired, and otherwise throws the
     /// last sign-in error without contacting the token endpoint.
     public func token() async throws(GraphError) -> AccessToken {
-        let now = ContinuousClock.now
+        let now = self.now()
         if let cached, now < cached.refreshAt { return cached }
         if let failure = state.lastFailure, let retryAt = state.nextAttemptAt, now < retryAt {
             if let cached, now < cached.expiresAt { return cached }
@@ -87,7 +92,7 @@ public actor AccessTokenProvider {
         do {
             return try await task.value
         } catch {
-            if let cached, ContinuousClock.now < cached.expiresAt { return cached }
+            if let cached, self.now() < cached.expiresAt { return cached }
             throw (error as? GraphError) ?? .transport(url: endpoints.tokenURL(tenant: tenantID), reason: "\(error)")
         }
     }
@@ -109,13 +114,13 @@ public actor AccessTokenProvider {
                 logger.notice(
                     "signed in again", metadata: ["failed_attempts": "\(state.consecutiveFailures)"])
             }
-            state = SignInState(lastSuccess: .now)
+            state = SignInState(lastSuccess: now())
             recorder?.signInFinished(succeeded: true)
             recorder?.signInStateChanged(state)
             return token
         } catch {
             refreshing = nil
-            let now = ContinuousClock.now
+            let now = self.now()
             let previous = state.lastFailure
             state.consecutiveFailures += 1
             state.lastFailure = error
@@ -176,7 +181,7 @@ public actor AccessTokenProvider {
         headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
         headers.add(name: "Accept", value: "application/json")
         let body = ByteBuffer(string: FormEncoding.encode(form))
-        let started = ContinuousClock.now
+        let started = now()
         let answer = try await http.send(method: .POST, url: url, headers: headers, body: body)
         signIns += 1
         guard answer.status == 200 else {
