@@ -297,16 +297,10 @@ struct UserResolutionTests {
         #expect(fixture.simulator.directoryStatistics.groupPageRequests == 4)
     }
 
-    /// Waits until `condition` holds on a fresh read-only look at the database (at most `seconds`).
     static func eventually(_ database: String, seconds: Double = 15, _ condition: (HistoryReader) throws -> Bool) async
         -> Bool
     {
-        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
-        while ContinuousClock.now < deadline {
-            if let reader = try? HistoryReader(path: database), (try? condition(reader)) == true { return true }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        return false
+        await HistoryReader.eventually(database, seconds: seconds, condition)
     }
 
     @Test("a reload resolves the users again at once, and the next cycles poll the new set")

@@ -262,7 +262,12 @@ struct WebhookDeliveryTests {
         let (daemon, task) = fixture.start(try fixture.configuration([fixture.endpoint("main", receiver)]))
         try await fixture.waitForCycles(1)
         #expect(await receiver.wait { $0.count >= 20 })
-        try await Task.sleep(for: .milliseconds(400))
+        // Once the endpoint's cursor is past every event, each was given up on: nothing can be sent again.
+        #expect(
+            await HistoryReader.eventually(fixture.database) { reader in
+                try reader.integer("SELECT delivered_through FROM outbox_cursors WHERE sink = 'webhook:main'")
+                    == reader.integer("SELECT max(id) FROM presence_history")
+            })
         #expect(receiver.deliveries.count == 20, "a permanent failure is not retried")
         let reader = try fixture.reader()
         #expect(try reader.integer("SELECT count(*) FROM webhook_dead_letters WHERE last_error = 'HTTP 422'") == 20)
@@ -275,7 +280,10 @@ struct WebhookDeliveryTests {
         #expect(try OutboxMaintenance.requeueDeadLetters(path: fixture.database, endpoint: "main") == 20)
         let expected = try fixture.eventIDs()
         #expect(await receiver.wait { _ in Self.acknowledgedIDs(receiver) == expected })
-        try await Task.sleep(for: .milliseconds(300))
+        #expect(
+            await HistoryReader.eventually(fixture.database) { reader in
+                try reader.integer("SELECT count(*) FROM webhook_requeued") == 0
+            })
         daemon.stop()
         try await task.value
         #expect(try reader.integer("SELECT count(*) FROM webhook_dead_letters") == 0)

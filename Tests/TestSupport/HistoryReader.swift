@@ -75,3 +75,18 @@ public struct HistoryReader {
         return problems
     }
 }
+
+extension HistoryReader {
+    /// Waits until `condition` holds on a fresh read-only look at the database (at most `seconds`): a state the
+    /// test can wait for, instead of sleeping and hoping it has been reached.
+    public static func eventually(
+        _ database: String, seconds: Double = 15, _ condition: (HistoryReader) throws -> Bool
+    ) async -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+        while ContinuousClock.now < deadline {
+            if let reader = try? HistoryReader(path: database), (try? condition(reader)) == true { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return false
+    }
+}
