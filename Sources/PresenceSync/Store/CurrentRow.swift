@@ -16,7 +16,8 @@ struct CurrentRow {
     }
 
     static func read(_ select: Statement, key: Int64) throws -> CurrentRow? {
-        return try select.queryOne([.integer(key)]) { row in
+        try select.bind(key, at: 1)
+        return try select.queryOne { row in
             CurrentRow(
                 historyID: row.int64(0), codes: StateCodes(row, from: 2),
                 since: Timestamp(millisecondsSinceEpoch: row.int64(1)))

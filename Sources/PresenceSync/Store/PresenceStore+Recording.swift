@@ -82,6 +82,8 @@ extension PresenceStore {
         var codes: StateCodes
         var changed: Int64
         var since: Timestamp
+        /// The sequence number as stored (`StoreLayout.sequenceValue`), computed once for both tables.
+        var sequence: Value
         var historyID: Int64 = 0
     }
 
@@ -129,7 +131,8 @@ extension PresenceStore {
             pending.append(
                 PendingChange(
                     index: index, key: key, previous: previous, codes: codes,
-                    changed: codes.changedMask(from: previous?.codes), since: since))
+                    changed: codes.changedMask(from: previous?.codes), since: since,
+                    sequence: StoreLayout.sequenceValue(observations[index].sequenceNumber)))
         }
         guard !pending.isEmpty else { return StoredChanges() }
 
@@ -137,7 +140,10 @@ extension PresenceStore {
         for change in pending.filter({ $0.previous != nil }).sorted(by: {
             $0.previous!.historyID < $1.previous!.historyID
         }) {
-            try close.execute([.integer(change.since.millisecondsSinceEpoch), .integer(change.previous!.historyID)])
+            try close.bind(change.since.millisecondsSinceEpoch, at: 1)
+            try close.bind(change.previous!.historyID, at: 2)
+            _ = try close.step()
+            close.reset()
         }
 
         let insert = try db.cachedStatement(
@@ -149,7 +155,7 @@ extension PresenceStore {
             let change = pending[position]
             try insert.bind(change.key, at: 1)
             try change.codes.bind(to: insert, from: 2)
-            try insert.bind(StoreLayout.sequenceValue(observations[change.index].sequenceNumber), at: 8)
+            try insert.bind(change.sequence, at: 8)
             try insert.bind(change.changed, at: 9)
             try insert.bind(change.since.millisecondsSinceEpoch, at: 10)
             try insert.bind(change.previous?.historyID, at: 11)
@@ -173,7 +179,7 @@ extension PresenceStore {
             try upsert.bind(change.key, at: 1)
             try upsert.bind(change.historyID, at: 2)
             try change.codes.bind(to: upsert, from: 3)
-            try upsert.bind(StoreLayout.sequenceValue(observations[change.index].sequenceNumber), at: 9)
+            try upsert.bind(change.sequence, at: 9)
             try upsert.bind(change.since.millisecondsSinceEpoch, at: 10)
             _ = try upsert.step()
             upsert.reset()
