@@ -27,15 +27,17 @@ public struct GraphRetryPolicy: Sendable, Equatable {
         self.maximum = maximum
     }
 
-    /// The pause Graph asked every request of the application to take, when `error` is throttling (429, or 503
-    /// with Retry-After): its Retry-After, else the first backoff step. Nil for any other error. Applies whether
-    /// or not the batch is retried: a batch that gives up on a 429 must not let the next batch start early.
-    public func throttlingPause(for error: GraphError) -> Duration? {
+    /// The pause every request of the application takes after `error` when it is throttling (429, or 503 with
+    /// Retry-After): its Retry-After, else as long as the retry `decision` waits (exponential backoff), else the
+    /// first backoff step. Nil for any other error. Applies whether or not the batch retries: a batch that gives up
+    /// on a 429 must not let the next batch start early.
+    public func throttlingPause(for error: GraphError, after decision: Decision) -> Duration? {
         guard error.code == .status, let status = error.httpStatus,
             status == 429 || (status == 503 && error.retryAfterSeconds != nil)
         else { return nil }
-        guard let seconds = error.retryAfterSeconds else { return initial }
-        return .milliseconds(Int64((max(0, seconds) * 1000).rounded(.up)))
+        if let seconds = error.retryAfterSeconds { return .milliseconds(Int64((max(0, seconds) * 1000).rounded(.up))) }
+        if case .retry(let delay, _) = decision { return delay }
+        return initial
     }
 
     /// Decides after attempt `attempt` failed with `error`; `jitter` is in 0...1 (random in the daemon).

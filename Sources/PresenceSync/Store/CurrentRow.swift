@@ -6,11 +6,7 @@ struct CurrentRow {
     var codes: StateCodes
     var since: Timestamp
 
-    static func read(_ db: Connection, key: Int64) throws -> CurrentRow? {
-        try read(try statement(db), key: key)
-    }
-
-    /// The prepared read, for callers that read many rows (`read(_:key:)` with it costs no statement lookup).
+    /// The prepared read of a row by user key (`read(_:key:)`), fetched once for a whole batch.
     static func statement(_ db: Connection) throws -> Statement {
         try db.cachedStatement("SELECT history_id, since, \(StateCodes.columns) FROM current WHERE user = ?1")
     }
@@ -28,8 +24,7 @@ struct CurrentRow {
 extension CurrentRow {
     /// The six state columns of the views (`presence_current`, `presence_history`, `outbox`), as text, in
     /// `PresenceState` order.
-    static let stateColumns =
-        "availability, activity, status_message, out_of_office, out_of_office_message, work_location"
+    static let stateColumns = StateCodes.columns
 
     /// Reads a state from six consecutive text columns of a view starting at `first`.
     static func state(_ row: Row, from first: Int32) -> PresenceState {

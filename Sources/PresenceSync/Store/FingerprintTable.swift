@@ -32,14 +32,7 @@ struct FingerprintTable {
 
     /// The fingerprint last recorded for `key`, 0 when none is.
     func fingerprint(of key: UserKey) -> UInt64 {
-        guard count > 0 else { return 0 }
-        let mask = occupied.count - 1
-        var slot = key.slot(mask: mask)
-        while occupied[slot] {
-            if highs[slot] == key.high && lows[slot] == key.low { return fingerprints[slot] }
-            slot = (slot + 1) & mask
-        }
-        return 0
+        find(key).map { fingerprints[$0] } ?? 0
     }
 
     /// Records `fingerprint` for `key` (0 forgets it: the user's next answer is decoded and compared in full).
@@ -49,16 +42,8 @@ struct FingerprintTable {
 
     /// The user's key in the file (`user_keys.key`), nil when not known yet.
     func fileKey(of key: UserKey) -> Int64? {
-        guard count > 0 else { return nil }
-        let mask = occupied.count - 1
-        var slot = key.slot(mask: mask)
-        while occupied[slot] {
-            if highs[slot] == key.high && lows[slot] == key.low {
-                return fileKeys[slot] == 0 ? nil : Int64(fileKeys[slot])
-            }
-            slot = (slot + 1) & mask
-        }
-        return nil
+        guard let slot = find(key), fileKeys[slot] != 0 else { return nil }
+        return Int64(fileKeys[slot])
     }
 
     /// Records the user's key in the file (0 forgets it, after a rolled-back insert).
@@ -67,16 +52,30 @@ struct FingerprintTable {
         if let slot = slot(of: key, creating: fileKey != 0) { fileKeys[slot] = UInt32(fileKey) }
     }
 
-    /// The slot holding `key`; a new one if `creating` (growing first when needed), else nil when absent.
-    private mutating func slot(of key: UserKey, creating: Bool) -> Int? {
-        if creating, Self.slots(for: count + 1) > occupied.count { rehash(slots: Self.slots(for: count + 1)) }
-        guard !occupied.isEmpty else { return nil }
+    /// The slot holding `key`, or nil when it has none.
+    private func find(_ key: UserKey) -> Int? {
+        guard count > 0 else { return nil }
+        let slot = probe(key)
+        return occupied[slot] ? slot : nil
+    }
+
+    /// The slot holding `key`, else the empty slot where it would go (the table is never full).
+    private func probe(_ key: UserKey) -> Int {
         let mask = occupied.count - 1
         var slot = key.slot(mask: mask)
         while occupied[slot] {
             if highs[slot] == key.high && lows[slot] == key.low { return slot }
             slot = (slot + 1) & mask
         }
+        return slot
+    }
+
+    /// The slot holding `key`; a new one if `creating` (growing first when needed), else nil when absent.
+    private mutating func slot(of key: UserKey, creating: Bool) -> Int? {
+        if creating, Self.slots(for: count + 1) > occupied.count { rehash(slots: Self.slots(for: count + 1)) }
+        guard !occupied.isEmpty else { return nil }
+        let slot = probe(key)
+        if occupied[slot] { return slot }
         guard creating else { return nil }
         occupied[slot] = true
         highs[slot] = key.high

@@ -68,8 +68,7 @@ enum Outbox {
 
     /// The six state code columns of history row `alias`, in `StateCodes` order.
     private static func codes(_ alias: String) -> String {
-        ["availability", "activity", "status_message", "out_of_office", "out_of_office_message", "work_location"]
-            .map { "\(alias).\($0)" }.joined(separator: ", ")
+        StateCodes.columnNames.map { "\(alias).\($0)" }.joined(separator: ", ")
     }
 
     /// Up to `limit` events of `endpoint` an operator requeued, oldest first.

@@ -17,13 +17,6 @@ enum StoreLayout {
     /// Row ids per period of `history_by_user` (the shift of `id >> 16`).
     static let periodShift = 16
 
-    /// The bits of `history.changed`, one per `PresenceField`, in `PresenceField` order.
-    static func mask(_ fields: [PresenceField]) -> Int64 {
-        var mask: Int64 = 0
-        for field in fields { mask |= 1 << Int64(PresenceField.allCases.firstIndex(of: field)!) }
-        return mask
-    }
-
     /// The fields of a `history.changed` mask, in `PresenceField` order.
     static func fields(_ mask: Int64) -> [PresenceField] {
         PresenceField.allCases.enumerated().compactMap { mask & (1 << Int64($0.offset)) != 0 ? $0.element : nil }
@@ -183,12 +176,7 @@ enum StoreLayout {
             INSERT INTO history (id, user, availability, activity, status_message, out_of_office,
                 out_of_office_message, work_location, sequence_number, changed, valid_from, valid_to, previous)
             SELECT o.id, k.key,
-                   (SELECT code FROM words WHERE word = o.availability),
-                   (SELECT code FROM words WHERE word = o.activity),
-                   (SELECT code FROM messages WHERE text = o.status_message),
-                   o.out_of_office,
-                   (SELECT code FROM messages WHERE text = o.out_of_office_message),
-                   (SELECT code FROM words WHERE word = o.work_location),
+                   \(codeLookups("o")),
                    o.sequence_number, \(changedMask("o.changed_fields")),
                    \(milliseconds("o.valid_from")),
                    coalesce(\(milliseconds("o.valid_to")), \(openValidTo)),
@@ -199,12 +187,7 @@ enum StoreLayout {
             INSERT INTO current (user, history_id, availability, activity, status_message, out_of_office,
                 out_of_office_message, work_location, sequence_number, since, written)
             SELECT k.key, s.history_id,
-                   (SELECT code FROM words WHERE word = s.availability),
-                   (SELECT code FROM words WHERE word = s.activity),
-                   (SELECT code FROM messages WHERE text = s.status_message),
-                   s.out_of_office,
-                   (SELECT code FROM messages WHERE text = s.out_of_office_message),
-                   (SELECT code FROM words WHERE word = s.work_location),
+                   \(codeLookups("s")),
                    s.sequence_number, \(milliseconds("s.since")), \(milliseconds("s.last_seen"))
             FROM presence_state AS s JOIN user_keys AS k ON k.user_id = s.user_id
             ORDER BY k.key;
@@ -231,6 +214,18 @@ enum StoreLayout {
             """)
         try createViews(db)
         try pinStatistics(db)
+    }
+
+    /// The six state codes of the text state columns of row `alias`, looked up in `words` and `messages`, in
+    /// `StateCodes` order; for the migration.
+    private static func codeLookups(_ alias: String) -> String {
+        """
+        (SELECT code FROM words WHERE word = \(alias).availability),
+                           (SELECT code FROM words WHERE word = \(alias).activity),
+                           (SELECT code FROM messages WHERE text = \(alias).status_message), \(alias).out_of_office,
+                           (SELECT code FROM messages WHERE text = \(alias).out_of_office_message),
+                           (SELECT code FROM words WHERE word = \(alias).work_location)
+        """
     }
 
     /// `changed_fields` text ('availability,activity') as a `changed` mask; for the migration.

@@ -132,8 +132,10 @@ struct StateCodes: Equatable {
     var workLocation: Int64?
 
     /// The six state columns, in this order, as `history` and `current` name them.
-    static let columns =
-        "availability, activity, status_message, out_of_office, out_of_office_message, work_location"
+    static let columnNames = [
+        "availability", "activity", "status_message", "out_of_office", "out_of_office_message", "work_location",
+    ]
+    static let columns = columnNames.joined(separator: ", ")
 
     /// Reads the codes from six consecutive columns starting at `first`.
     init(_ row: Row, from first: Int32) {

@@ -92,7 +92,7 @@ public final class PresencePoller: Sendable {
                     // commit window without holding back the next request.
                     requesting -= 1
                     storing += changed.count
-                    group.addTask { await self.store(changed, outcome) }
+                    group.addTask { await self.storeChanges(changed, outcome) }
                 case .finished(let outcome, let wasRequest, let stored):
                     if wasRequest { requesting -= 1 }
                     storing -= stored
@@ -169,7 +169,7 @@ public final class PresencePoller: Sendable {
     }
 
     /// Stores a batch's changed observations (waiting for the store's commit window) and finishes its outcome.
-    private func store(_ changed: [PresenceObservation], _ answered: BatchOutcome) async -> BatchStep {
+    private func storeChanges(_ changed: [PresenceObservation], _ answered: BatchOutcome) async -> BatchStep {
         var outcome = answered
         do {
             outcome.changes = try await store.recordCountingChanges(changed, observedAt: .now())
@@ -284,9 +284,7 @@ public final class PresencePoller: Sendable {
             let answeredAt = ContinuousClock.now
             if Task.isCancelled || error == .cancelled { return nil }
             let decision = retryPolicy.decide(error, attempt: attempt, jitter: Double.random(in: 0...1))
-            if var pause = retryPolicy.throttlingPause(for: error) {
-                // Without a Retry-After, everyone waits as long as this batch's retry (exponential backoff).
-                if error.retryAfterSeconds == nil, case .retry(let delay, _) = decision { pause = delay }
+            if let pause = retryPolicy.throttlingPause(for: error, after: decision) {
                 // Before the decision takes effect: also when this batch gives up, no batch starts early.
                 await pacer.throttled(for: pause, answeredAt: answeredAt)
             }
