@@ -44,6 +44,15 @@ struct StatusCommand: ParsableCommand {
                 observed, \(cycle.changes) changes, \(cycle.missing) missing, \(cycle.failedBatches) failed batches
 
                 """
+            if let requests = cycle.requests {
+                var line = "requests:        \(requests)"
+                if let rate = cycle.requestsPerSecond { line += String(format: ", %.1f per second", rate) }
+                if let use = cycle.budgetUse { line += String(format: ", %.0f %% of the request budget", use * 100) }
+                if let stalest = cycle.stalestSeconds {
+                    line += String(format: "; stalest user last observed %.1f s before the sweep ended", stalest)
+                }
+                text += line + "\n"
+            }
         } else {
             text += "last cycle:      none yet\n"
         }

@@ -181,7 +181,15 @@ struct Schema8File {
             ("webhook_requeued", "SELECT * FROM webhook_requeued ORDER BY endpoint, history_id"),
             ("webhook_endpoints_disabled", "SELECT * FROM webhook_endpoints_disabled ORDER BY endpoint"),
             ("users", "SELECT * FROM users ORDER BY id"),
-            ("poll_cycles", "SELECT * FROM poll_cycles ORDER BY id"),
+            // Schema 8's columns: later migrations add columns of their own (schema 11: requests, budget use).
+            (
+                "poll_cycles",
+                """
+                SELECT id, started_at, finished_at, users, observed, changes, missing, failed_batches, unexpected_ids,
+                       sweep
+                FROM poll_cycles ORDER BY id
+                """
+            ),
             ("store_info", "SELECT * FROM store_info ORDER BY key"),
         ] {
             var rows: [[String?]] = []

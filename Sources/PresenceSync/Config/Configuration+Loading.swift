@@ -191,6 +191,15 @@ extension Configuration {
     private static func parsePolling(_ root: inout ConfigReader) throws(ConfigError) -> PollingSettings {
         var settings = PollingSettings()
         guard var reader = try root.object("polling") else { return settings }
+        if let name = try reader.string("mode") {
+            guard let mode = PollingMode(rawValue: name) else {
+                throw ConfigError(key: "polling.mode", "'\(name)' is not one of: fixed, adaptive")
+            }
+            settings.mode = mode
+        }
+        settings.budgetShare = try reader.number("budgetShare", in: 0.01...1) ?? settings.budgetShare
+        settings.maxStalenessSeconds =
+            try reader.number("maxStalenessSeconds", in: 1...86_400) ?? settings.maxStalenessSeconds
         settings.intervalSeconds = try reader.number("intervalSeconds", in: 0.1...86_400) ?? settings.intervalSeconds
         settings.batchSize = try reader.integer("batchSize", in: 1...650) ?? settings.batchSize
         settings.maxConcurrentRequests =

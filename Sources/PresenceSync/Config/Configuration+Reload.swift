@@ -20,6 +20,9 @@ extension Configuration {
         applied.userPrincipalNames = new.userPrincipalNames
         applied.groups = new.groups
         applied.userResolution = new.userResolution
+        applied.polling.mode = new.polling.mode
+        applied.polling.budgetShare = new.polling.budgetShare
+        applied.polling.maxStalenessSeconds = new.polling.maxStalenessSeconds
         applied.polling.intervalSeconds = new.polling.intervalSeconds
         applied.polling.batchSize = new.polling.batchSize
         applied.polling.maxConcurrentRequests = new.polling.maxConcurrentRequests

@@ -93,8 +93,17 @@ public enum SecretSource: Sendable, Equatable, CustomStringConvertible {
 
 /// How often and how hard Graph is polled.
 public struct PollingSettings: Sendable, Equatable {
-    /// Seconds from the start of one cycle to the start of the next; an overrunning cycle delays the next one.
+    /// Fixed cycles on `intervalSeconds`, or adaptive polling within `budgetShare` of the budget.
+    public var mode: PollingMode = .fixed
+    /// Seconds from the start of one cycle to the start of the next; an overrunning cycle delays the next one
+    /// (fixed mode).
     public var intervalSeconds: Double = 60
+    /// The share of `requestBudget` adaptive polling uses, paced evenly; the rest is left to anything else using the
+    /// same app registration.
+    public var budgetShare: Double = 0.5
+    /// In adaptive mode, no tracked user goes longer than this without being observed (when the budget share
+    /// allows observing every user that often).
+    public var maxStalenessSeconds: Double = 60
     /// Ids per getPresencesByUserId request; Graph accepts at most 650.
     public var batchSize: Int = 650
     /// Requests in flight at once within a cycle.
@@ -117,6 +126,16 @@ public struct PollingSettings: Sendable, Equatable {
     public var retryMaxSeconds: Double = 60
 
     public init() {}
+
+    /// Requests per second adaptive polling starts: `budgetShare` of the budget, evenly spread.
+    public var adaptiveRequestsPerSecond: Double {
+        Double(requestBudget) * budgetShare / budgetWindowSeconds
+    }
+
+    /// The pacer's limit per window: the whole budget in fixed mode, `budgetShare` of it (at least 1) in adaptive.
+    public var pacedRequestLimit: Int {
+        mode == .fixed ? requestBudget : max(1, Int((Double(requestBudget) * budgetShare).rounded(.down)))
+    }
 }
 
 /// Where change events go.

@@ -52,6 +52,14 @@ public struct CycleSummary: Sendable, Equatable {
     public var isSweep = false
     /// Presence objects that left out each field that can be left out (kept at its last known value).
     public var omissions = OmissionCounts()
+    /// getPresencesByUserId requests started during the cycle, retries included.
+    public var requests = 0
+    /// The share of the app's request budget the cycle used (requests per second over the budget's rate); set in
+    /// adaptive mode.
+    public var budgetUse: Double?
+    /// Seconds since the least recently observed tracked user was observed, when the cycle ended; set in adaptive
+    /// mode.
+    public var stalestSeconds: Double?
 
     public init(number: Int, startedAt: Timestamp, users: Int) {
         self.number = number

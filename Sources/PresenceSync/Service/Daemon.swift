@@ -110,7 +110,7 @@ public final class Daemon: Sendable {
             let poller = PresencePoller(
                 trackedUsers: tracker.trackedUsers, client: client, store: store,
                 pacer: RequestPacer(
-                    limit: configuration.polling.requestBudget,
+                    limit: configuration.polling.pacedRequestLimit,
                     window: .milliseconds(Int64(configuration.polling.budgetWindowSeconds * 1000))),
                 settings: configuration.polling, logger: logger,
                 batchCommitted: { readers.notifyAll() },
@@ -235,12 +235,13 @@ public final class Daemon: Sendable {
         if let failure = endpoint?.failure { throw failure }
     }
 
-    /// Runs cycles on the schedule's timer until cancelled or `maxCycles` is reached.
+    /// Polls until cancelled or `maxCycles` cycles (sweeps, in adaptive mode) have finished: fixed cycles on the
+    /// schedule's timer, or adaptive polling, switching between them when a reload changes `polling.mode`.
     ///
     /// Each step promises the watchdog its next one: the next tick within the interval (plus the same slack a
-    /// batch gets), the first batch of a cycle within one batch allowance.
+    /// batch gets), the first batch of a cycle, or the next batch in adaptive mode, within one batch allowance.
     ///
-    /// After each cycle the outbox backlog of every reader is measured for the `STATUS=` line and, with
+    /// After each cycle or sweep the outbox backlog of every reader is measured for the `STATUS=` line and, with
     /// `metrics`, recorded with the cycle's summary.
     private func pollLoop(
         _ schedule: PollSchedule, tracker: UserTracker, readers: OutboxReaders, store: PresenceStore,
@@ -264,9 +265,49 @@ public final class Daemon: Sendable {
                     metadata: ["users": "\(tracker.trackedUsers.current.count)"])
             }
         }
+        let adaptive = AdaptivePoller(
+            trackedUsers: tracker.trackedUsers, store: store, settings: configuration.polling, logger: logger)
+        let report: @Sendable (CycleSummary, Duration, PollingSettings) async -> Void = { summary, elapsed, polling in
+            await self.report(
+                summary, elapsed: elapsed, polling: polling, readers: readers, store: store, notifier: notifier,
+                metrics: metrics)
+        }
+        while !Task.isCancelled {
+            if schedule.plan.configuration.polling.mode == .adaptive {
+                let sweepsBefore = adaptive.sweepsFinished
+                let reason = await adaptive.run(
+                    schedule: schedule, maxSweeps: options.maxCycles.map { $0 - number + sweepsBefore },
+                    batchFinished: {
+                        watchdog.expectProgress(
+                            within: ProgressWatchdog.batchAllowance(schedule.plan.configuration.polling))
+                    },
+                    sweepFinished: { summary, elapsed in
+                        await report(summary, elapsed, schedule.plan.configuration.polling)
+                    })
+                number += adaptive.sweepsFinished - sweepsBefore
+                guard schedule.plan.configuration.polling.mode == .fixed, !Task.isCancelled else { return reason }
+                logger.info("switched to fixed polling")
+            }
+            if let reason = await fixedCycles(
+                schedule, number: &number, watchdog: watchdog, report: report)
+            {
+                return reason
+            }
+            logger.info("switched to adaptive polling")
+        }
+        return "poll loop cancelled"
+    }
+
+    /// Runs fixed cycles on the schedule's timer until cancelled or `maxCycles` is reached (returning why), or
+    /// until a reload switches to adaptive polling (returning nil).
+    private func fixedCycles(
+        _ schedule: PollSchedule, number: inout Int, watchdog: ProgressWatchdog,
+        report: @Sendable (CycleSummary, Duration, PollingSettings) async -> Void
+    ) async -> String? {
         schedule.start()
         for await _ in schedule.timer.ticks {
             if Task.isCancelled { break }
+            if schedule.plan.configuration.polling.mode == .adaptive { return nil }
             number += 1
             let plan = schedule.beginCycle()
             let polling = plan.configuration.polling
@@ -274,17 +315,7 @@ public final class Daemon: Sendable {
             let started = ContinuousClock.now
             let summary = await plan.poller.runCycle(number: number)
             let elapsed = ContinuousClock.now - started
-            logCycle(summary, elapsed: elapsed)
-            // Counting a backlog reads the outbox after each cursor: only when someone will see the figures.
-            var backlogs: [(sink: String, count: Int)] = []
-            for reader in readers.names where notifier.isEnabled || metrics != nil {
-                guard let backlog = try? await store.outboxBacklog(sink: reader) else { continue }
-                backlogs.append((reader, backlog.count))
-                metrics?.outboxBacklog(sink: reader, count: backlog.count, oldest: backlog.oldest)
-            }
-            notifier.status(Self.statusLine(summary, backlogs: backlogs))
-            metrics?.cycleFinished(summary, elapsed: elapsed, intervalSeconds: polling.intervalSeconds)
-            HeapTrim.releaseFreeMemory()
+            await report(summary, elapsed, polling)
             if let maxCycles = options.maxCycles, number >= maxCycles { return "completed \(number) cycles" }
             let delay = schedule.endCycle()
             watchdog.expectProgress(within: ProgressWatchdog.idleAllowance(polling))
@@ -298,15 +329,41 @@ public final class Daemon: Sendable {
         return "poll loop cancelled"
     }
 
+    /// Logs a finished cycle (or sweep), and hands it with each reader's outbox backlog to the `STATUS=` line and,
+    /// with `metrics`, to the metrics.
+    private func report(
+        _ summary: CycleSummary, elapsed: Duration, polling: PollingSettings, readers: OutboxReaders,
+        store: PresenceStore, notifier: SystemdNotifier, metrics: DaemonMetrics?
+    ) async {
+        logCycle(summary, elapsed: elapsed)
+        // Counting a backlog reads the outbox after each cursor: only when someone will see the figures.
+        var backlogs: [(sink: String, count: Int)] = []
+        for reader in readers.names where notifier.isEnabled || metrics != nil {
+            guard let backlog = try? await store.outboxBacklog(sink: reader) else { continue }
+            backlogs.append((reader, backlog.count))
+            metrics?.outboxBacklog(sink: reader, count: backlog.count, oldest: backlog.oldest)
+        }
+        notifier.status(Self.statusLine(summary, backlogs: backlogs))
+        metrics?.cycleFinished(
+            summary, elapsed: elapsed,
+            intervalSeconds: polling.mode == .fixed ? polling.intervalSeconds : polling.maxStalenessSeconds)
+        HeapTrim.releaseFreeMemory()
+    }
+
     /// How long the first cycle waits for the first resolution of UPNs and groups.
     static let firstResolutionWait = Duration.seconds(120)
 
     /// `systemctl status`'s one-line view of the last cycle and of the undelivered events per sink.
     static func statusLine(_ summary: CycleSummary, backlogs: [(sink: String, count: Int)]) -> String {
-        let cycle =
-            "cycle \(summary.number) at \(summary.finishedAt): \(summary.users) users, \(summary.changes) changes, "
+        var cycle =
+            "\(summary.stalestSeconds == nil ? "cycle" : "sweep") \(summary.number) at \(summary.finishedAt): "
+            + "\(summary.users) users, \(summary.changes) changes, "
             + "\(summary.missing) missing, \(summary.failedBatches) failed batches, "
             + "\(summary.throttled) throttled, \(summary.budgetWaits) throttle waits"
+        if let use = summary.budgetUse, let stalest = summary.stalestSeconds {
+            cycle +=
+                ", \(summary.requests) requests, \(Int((use * 100).rounded())) % of budget, stalest user \(Int(stalest.rounded())) s"
+        }
         guard !backlogs.isEmpty else { return cycle + "; no event sinks" }
         return cycle + "; backlog " + backlogs.map { "\($0.sink) \($0.count)" }.joined(separator: ", ")
     }

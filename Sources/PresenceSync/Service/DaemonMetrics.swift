@@ -31,6 +31,14 @@ public final class DaemonMetrics: GraphMetricsRecorder, DeliveryRecorder {
     /// 1 while sign-in fails (a backoff is running), 0 otherwise.
     private let signInFailing: CoreMetrics.Gauge
     private let lastSuccessfulCycle: CoreMetrics.Gauge
+    /// getPresencesByUserId requests started, retries included.
+    private let requests: CoreMetrics.Counter
+    /// Requests per second over the last cycle or sweep.
+    private let requestRate: CoreMetrics.Gauge
+    /// Share of the app's request budget the last sweep used (adaptive polling).
+    private let budgetUse: CoreMetrics.Gauge
+    /// Seconds the least recently observed user had waited when the last sweep ended (adaptive polling).
+    private let stalestUser: CoreMetrics.Gauge
     private let userResolutions: CoreMetrics.Counter
     /// Entries (UPNs, groups) that could not be read in a resolution; their previous users were kept.
     private let userResolutionFailures: CoreMetrics.Counter
@@ -92,6 +100,10 @@ public final class DaemonMetrics: GraphMetricsRecorder, DeliveryRecorder {
         signInFailures = counter("token_sign_in_failures_total")
         signInFailing = gauge("sign_in_failing")
         lastSuccessfulCycle = gauge("last_successful_cycle_timestamp_seconds")
+        requests = counter("graph_requests_total")
+        requestRate = gauge("requests_per_second")
+        budgetUse = gauge("budget_use_ratio")
+        stalestUser = gauge("stalest_user_seconds")
         userResolutions = counter("user_resolutions_total")
         userResolutionFailures = counter("user_resolution_failures_total")
         userEntriesNotFound = gauge("user_entries_not_found")
@@ -118,6 +130,11 @@ public final class DaemonMetrics: GraphMetricsRecorder, DeliveryRecorder {
         failedBatches.increment(by: summary.failedBatches)
         budgetWaits.increment(by: summary.budgetWaits)
         throttled.increment(by: summary.throttled)
+        requests.increment(by: summary.requests)
+        let seconds = Double(Self.nanoseconds(elapsed)) / 1e9
+        if seconds > 0 { requestRate.record(Double(summary.requests) / seconds) }
+        if let use = summary.budgetUse { budgetUse.record(use) }
+        if let stalest = summary.stalestSeconds { stalestUser.record(stalest) }
         let succeeded = summary.observed > 0
         if succeeded { lastSuccessfulCycle.record(Date().timeIntervalSince1970) }
         readiness.withLock { state in

@@ -315,14 +315,15 @@ public final class PresenceStore: @unchecked Sendable {
             try db.cachedStatement(
                 """
                 INSERT INTO poll_cycles (started_at, finished_at, users, observed, changes, missing, failed_batches,
-                    unexpected_ids, sweep)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    unexpected_ids, sweep, requests, budget_use, stalest_seconds)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
             ).execute([
                 .text(summary.startedAt.iso8601), .text(summary.finishedAt.iso8601), .integer(Int64(summary.users)),
                 .integer(Int64(summary.observed)), .integer(Int64(summary.changes)), .integer(Int64(summary.missing)),
                 .integer(Int64(summary.failedBatches)), .integer(Int64(summary.unexpectedIDs)),
-                .integer(summary.isSweep ? 1 : 0),
+                .integer(summary.isSweep ? 1 : 0), .integer(Int64(summary.requests)),
+                summary.budgetUse.map { .real($0) } ?? .null, summary.stalestSeconds.map { .real($0) } ?? .null,
             ])
         }
     }

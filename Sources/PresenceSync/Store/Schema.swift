@@ -225,5 +225,16 @@ enum Schema {
                 """)
             try StoreLayout.createViews(db)
         },
+        Migration(version: 11, name: "poll_cycles: requests, budget use and staleness") { db in
+            // Adaptive polling has no interval: `status` reports a sweep's request rate, its share of the app's
+            // budget and how long the least recently observed user had waited when it ended. NULL for rows from
+            // before, and for fixed cycles where a figure does not apply.
+            try db.execute(
+                """
+                ALTER TABLE poll_cycles ADD COLUMN requests INTEGER;
+                ALTER TABLE poll_cycles ADD COLUMN budget_use REAL;
+                ALTER TABLE poll_cycles ADD COLUMN stalest_seconds REAL;
+                """)
+        },
     ]
 }

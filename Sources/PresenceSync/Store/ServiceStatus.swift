@@ -19,6 +19,14 @@ public struct ServiceStatus: Sendable, Equatable, Encodable {
         public var missing: Int
         /// Batches skipped this cycle (request failed or answer malformed).
         public var failedBatches: Int
+        /// Requests started during the cycle (nil in databases from before schema 11).
+        public var requests: Int?
+        /// Requests per second over the cycle.
+        public var requestsPerSecond: Double?
+        /// Share of the app's request budget used (adaptive polling only).
+        public var budgetUse: Double?
+        /// Seconds the least recently observed user had waited when the sweep ended (adaptive polling only).
+        public var stalestSeconds: Double?
     }
 
     /// Events one outbox reader (standard output, a webhook endpoint) has not taken yet.
@@ -78,15 +86,27 @@ public struct ServiceStatus: Sendable, Equatable, Encodable {
                         : "SELECT count(*) FROM presence_current"
                 ).queryOne { $0.int(0) } ?? 0,
                 cyclesLastHour: 0, changesLastHour: 0)
+            let hasRates = try strings(db, "SELECT name FROM pragma_table_info('poll_cycles')").contains("requests")
             status.lastCycle = try db.prepare(
                 """
-                SELECT started_at, finished_at, users, observed, changes, missing, failed_batches
+                SELECT started_at, finished_at, users, observed, changes, missing, failed_batches,
+                       \(hasRates ? "requests, budget_use, stalest_seconds" : "NULL, NULL, NULL"),
+                       (julianday(finished_at) - julianday(started_at)) * 86400
                 FROM poll_cycles ORDER BY id DESC LIMIT 1
                 """
             ).queryOne { row in
-                Cycle(
+                var cycle = Cycle(
                     startedAt: row.text(0) ?? "", finishedAt: row.text(1) ?? "", users: row.int(2),
                     observed: row.int(3), changes: row.int(4), missing: row.int(5), failedBatches: row.int(6))
+                if !row.isNull(7) {
+                    let requests = row.int(7)
+                    cycle.requests = requests
+                    let seconds = row.double(10)
+                    if seconds > 0 { cycle.requestsPerSecond = Double(requests) / seconds }
+                }
+                if !row.isNull(8) { cycle.budgetUse = row.double(8) }
+                if !row.isNull(9) { cycle.stalestSeconds = row.double(9) }
+                return cycle
             }
             try db.prepare(
                 "SELECT count(*), coalesce(sum(changes), 0) FROM poll_cycles WHERE started_at >= ?1"

@@ -1,8 +1,9 @@
 import Dispatch
 
-/// The Dispatch timer that starts poll cycles, exposed as an async sequence of ticks.
+/// The Dispatch timer that starts poll cycles (fixed mode) or requests (adaptive mode), exposed as an async sequence
+/// of ticks.
 ///
-/// The timer is one-shot and re-armed by the poll loop after each cycle, which is what keeps cycles from ever
+/// In fixed mode the timer is one-shot and re-armed by the poll loop after each cycle, which is what keeps cycles from ever
 /// overlapping: a cycle that overruns its interval simply arms the next tick for "now" instead of piling up.
 ///
 /// `@unchecked Sendable` is safe because `DispatchSourceTimer` is thread-safe for `schedule`, `setEventHandler`
@@ -26,6 +27,14 @@ final class CycleTimer: @unchecked Sendable {
     func fire(after seconds: Double) {
         let nanoseconds = Int(max(0, seconds) * 1_000_000_000)
         source.schedule(deadline: .now() + .nanoseconds(nanoseconds), repeating: .never, leeway: .milliseconds(10))
+    }
+
+    /// Arms the timer to fire every `seconds` from now on (adaptive polling's pace); replaces any earlier arming.
+    func repeatEvery(seconds: Double) {
+        let nanoseconds = max(1_000_000, Int(seconds * 1_000_000_000))
+        source.schedule(
+            deadline: .now() + .nanoseconds(nanoseconds), repeating: .nanoseconds(nanoseconds),
+            leeway: .milliseconds(1))
     }
 
     func cancel() { source.cancel() }

@@ -20,9 +20,10 @@ public final class PresencePoller: Sendable {
     private let trackedUsers: TrackedUsers
     private let client: PresenceClient
     private let store: PresenceStore
-    private let pacer: RequestPacer
+    /// Paces this poller's requests; adaptive polling reads its counts.
+    let pacer: RequestPacer
     private let retryPolicy: GraphRetryPolicy
-    private let settings: PollingSettings
+    let settings: PollingSettings
     private let logger: Logger
     /// Users already reported missing, so each is logged once until it reappears.
     private let reportedMissing = Mutex<Set<String>>([])
@@ -65,7 +66,7 @@ public final class PresencePoller: Sendable {
     public func runCycle(number: Int) async -> CycleSummary {
         let users = trackedUsers.current
         var summary = CycleSummary(number: number, startedAt: .now(), users: users.count)
-        let (waitsBefore, throttlesBefore) = (await pacer.waits, await pacer.throttles)
+        let counts = await pacer.counts
         // Ranges, not arrays: a batch's ids are copied out only when it starts (100,000 ids are 1.6 MB of arrays).
         let batches = stride(from: 0, to: users.count, by: settings.batchSize).map {
             $0..<min($0 + settings.batchSize, users.count)
@@ -82,20 +83,24 @@ public final class PresencePoller: Sendable {
                 let batch = Array(users[batches[next]])
                 next += 1
                 requesting += 1
-                group.addTask { await self.poll(batch) }
+                group.addTask { .answered(await self.request(batch)) }
             }
             while next < min(settings.maxConcurrentRequests, batches.count) { startNext() }
             for await step in group {
                 switch step {
-                case .answered(let outcome, let changed):
+                case .answered(let answer):
                     // The request's slot is free once its answer is sorted: the write waits for the store's
                     // commit window without holding back the next request.
                     requesting -= 1
-                    storing += changed.count
-                    group.addTask { await self.storeChanges(changed, outcome) }
-                case .finished(let outcome, let wasRequest, let stored):
-                    if wasRequest { requesting -= 1 }
-                    storing -= stored
+                    if answer.changed.isEmpty {
+                        summary.add(answer.outcome)
+                        batchFinished()
+                    } else {
+                        storing += answer.changed.count
+                        group.addTask { .stored(await self.storeChanges(of: answer), count: answer.changed.count) }
+                    }
+                case .stored(let outcome, let count):
+                    storing -= count
                     summary.add(outcome)
                     batchFinished()
                 }
@@ -108,8 +113,7 @@ public final class PresencePoller: Sendable {
                 if requesting == 0 && (next == batches.count || Task.isCancelled) { store.flush() }
             }
         }
-        summary.budgetWaits = await pacer.waits - waitsBefore
-        summary.throttled = await pacer.throttles - throttlesBefore
+        summary.count(since: counts, now: await pacer.counts)
         summary.finishedAt = .now()
         summary.isSweep = started == batches.count && !Task.isCancelled
         if !Task.isCancelled || summary.observed > 0 {
@@ -123,7 +127,7 @@ public final class PresencePoller: Sendable {
     }
 
     /// What one batch contributed to the cycle.
-    struct BatchOutcome {
+    struct BatchOutcome: Sendable {
         var observed = 0
         var changes = 0
         var missing = 0
@@ -132,54 +136,69 @@ public final class PresencePoller: Sendable {
         var omissions = OmissionCounts()
     }
 
-    /// A step of a batch in the cycle's task group: its answer sorted (changes still to store), or done.
+    /// A step of a batch in the cycle's task group: its answer sorted (changes still to store), or its changes stored.
     enum BatchStep {
-        case answered(BatchOutcome, [PresenceObservation])
-        /// `stored`: the changed observations the step handed to the store (0 for a request).
-        case finished(BatchOutcome, wasRequest: Bool, stored: Int)
+        case answered(BatchAnswer)
+        /// `count`: the changed observations the step handed to the store.
+        case stored(BatchOutcome, count: Int)
+    }
+
+    /// One batch's answer, sorted: what it observed, and the changed observations still to store.
+    struct BatchAnswer: Sendable {
+        var outcome = BatchOutcome()
+        /// Decoded observations of the users whose answer differs from the one recorded last.
+        var changed: [PresenceObservation] = []
+        /// Positions in the request of the users in `changed`, in the same order.
+        var changedPositions: [Int] = []
+        /// Positions in the request of the users the answer held (changed or not); empty when the batch failed.
+        var observedPositions: [Int] = []
     }
 
     /// Changed observations that may wait for the store before no new request starts: two full commit windows.
     static let storingLimit = 2 * PresenceStore.windowObservationLimit
 
-    private func poll(_ ids: [String]) async -> BatchStep {
-        var outcome = BatchOutcome()
-        guard let answer = await fetch(ids) else {
-            outcome.failed = true
+    /// Requests one batch and sorts its answer (nothing stored yet); a failed batch's users are marked unobserved.
+    func request(_ ids: [String]) async -> BatchAnswer {
+        var answer = BatchAnswer()
+        guard let raw = await fetch(ids) else {
+            answer.outcome.failed = true
             if !Task.isCancelled { await markUnobserved(ids) }
-            return .finished(outcome, wasRequest: true, stored: 0)
+            return answer
         }
         let sorted: SortedAnswer
         do {
-            sorted = try Self.sort(answer, requested: ids, store: store)
+            sorted = try Self.sort(raw, requested: ids, store: store)
         } catch {
             logger.warning("batch skipped this cycle", metadata: ["users": "\(ids.count)", "error": "\(error)"])
-            outcome.failed = true
+            answer.outcome.failed = true
             await markUnobserved(ids)
-            return .finished(outcome, wasRequest: true, stored: 0)
+            return answer
         }
-        outcome.unexpected = sorted.unexpected
-        outcome.missing = sorted.missing.count
-        outcome.omissions = sorted.omissions
-        outcome.observed = sorted.observed
-        reportMissing(sorted.missing, observed: sorted.observedIndices, of: ids, requestID: answer.requestID)
+        answer.outcome.unexpected = sorted.unexpected
+        answer.outcome.missing = sorted.missing.count
+        answer.outcome.omissions = sorted.omissions
+        answer.outcome.observed = sorted.observed
+        reportMissing(sorted.missing, observed: sorted.observedIndices, of: ids, requestID: raw.requestID)
         await markUnobserved(sorted.missing)
-        guard !sorted.changed.isEmpty else { return .finished(outcome, wasRequest: true, stored: 0) }
-        return .answered(outcome, sorted.changed)
+        answer.changed = sorted.changed
+        answer.changedPositions = sorted.changedIndices
+        answer.observedPositions = sorted.observedIndices
+        return answer
     }
 
     /// Stores a batch's changed observations (waiting for the store's commit window) and finishes its outcome.
-    private func storeChanges(_ changed: [PresenceObservation], _ answered: BatchOutcome) async -> BatchStep {
-        var outcome = answered
+    func storeChanges(of answer: BatchAnswer) async -> BatchOutcome {
+        var outcome = answer.outcome
+        guard !answer.changed.isEmpty else { return outcome }
         do {
-            outcome.changes = try await store.recordCountingChanges(changed, observedAt: .now())
+            outcome.changes = try await store.recordCountingChanges(answer.changed, observedAt: .now())
             if outcome.changes > 0 { batchCommitted() }
         } catch {
-            logger.error("batch not stored", metadata: ["users": "\(changed.count)", "error": "\(error)"])
+            logger.error("batch not stored", metadata: ["users": "\(answer.changed.count)", "error": "\(error)"])
             outcome.failed = true
             outcome.observed = 0
         }
-        return .finished(outcome, wasRequest: false, stored: changed.count)
+        return outcome
     }
 
     /// Records users that this cycle did not observe, so that their `last_seen` stops following the sweeps.
@@ -197,6 +216,8 @@ public final class PresencePoller: Sendable {
         var changed: [PresenceObservation] = []
         /// Requested users in the answer (changed or not).
         var observed = 0
+        /// Positions in the request of the users in `changed`, in the same order.
+        var changedIndices: [Int] = []
         /// Positions in the request of the users in the answer.
         var observedIndices: [Int] = []
         var missing: [String] = []
@@ -250,6 +271,7 @@ public final class PresencePoller: Sendable {
                     known(presences[pair.answer].key!) != presences[pair.answer].fingerprint
                 }
             }
+            sorted.changedIndices = differing.map(\.request)
             sorted.changed = differing.map { pair in
                 PresenceAnswer.decode(object: presences[pair.answer], in: bytes, userID: ids[pair.request])
             }
@@ -332,6 +354,13 @@ public final class PresencePoller: Sendable {
 }
 
 extension CycleSummary {
+    /// Adds the pacer's counts between `before` and `now`: requests, budget waits and throttled attempts.
+    mutating func count(since before: RequestPacer.Counts, now: RequestPacer.Counts) {
+        requests += now.requests - before.requests
+        budgetWaits += now.waits - before.waits
+        throttled += now.throttles - before.throttles
+    }
+
     mutating func add(_ outcome: PresencePoller.BatchOutcome) {
         observed += outcome.observed
         changes += outcome.changes

@@ -5,17 +5,26 @@ import Synchronization
 /// The poller takes one snapshot at the start of each cycle, so a replacement never changes a running cycle: it
 /// applies from the next one.
 public final class TrackedUsers: Sendable {
-    private let ids: Mutex<[String]>
+    private let state: Mutex<(ids: [String], version: Int)>
 
     public init(_ ids: [String] = []) {
-        self.ids = Mutex(ids)
+        self.state = Mutex((ids, 0))
     }
 
     /// The ids in force now.
-    public var current: [String] { ids.withLock { $0 } }
+    public var current: [String] { state.withLock { $0.ids } }
+
+    /// Grows by one with every replacement, so that adaptive polling sees a new resolution without comparing ids.
+    public var version: Int { state.withLock { $0.version } }
+
+    /// The ids in force now and their version.
+    public var currentWithVersion: (ids: [String], version: Int) { state.withLock { $0 } }
 
     /// Replaces the ids; the next cycle polls the new ones.
     public func replace(with new: [String]) {
-        ids.withLock { $0 = new }
+        state.withLock {
+            $0.ids = new
+            $0.version += 1
+        }
     }
 }

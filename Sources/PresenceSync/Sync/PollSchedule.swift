@@ -49,11 +49,17 @@ final class PollSchedule: Sendable {
         }
     }
 
-    /// Replaces the plan. When no cycle is running, re-arms the timer so a changed interval applies at once.
+    /// Replaces the plan. When no cycle is running, re-arms the timer so a changed interval applies at once, and a
+    /// switch to adaptive polling starts at once.
     func replace(with plan: Plan) {
         state.withLock {
+            let switched = $0.plan.configuration.polling.mode != plan.configuration.polling.mode
             $0.plan = plan
-            if !$0.cycleRunning && $0.lastStart != nil { armTimer(&$0) }
+            if switched && plan.configuration.polling.mode == .adaptive && !$0.cycleRunning {
+                timer.fire(after: 0)
+            } else if !$0.cycleRunning && $0.lastStart != nil {
+                armTimer(&$0)
+            }
         }
     }
 
