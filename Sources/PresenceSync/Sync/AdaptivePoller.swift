@@ -142,10 +142,11 @@ final class AdaptivePoller: Sendable {
         state.withLock { state in
             state.requesting -= 1
             state.storing += changedCount
-            report(answer, of: batch, at: now, &state, pacer: poller.pacer)
+            // Into the running sweep's summary before the report, which may close that sweep with this batch.
             var counted = answer.outcome
             counted.changes = 0
             state.summary.add(counted)
+            report(answer, of: batch, at: now, &state, pacer: poller.pacer)
         }
         guard changedCount > 0 else {
             batchFinished()
