@@ -34,7 +34,8 @@ public final class GraphSimulator: Sendable {
     /// The configuration the simulator was created with.
     public let configuration: SimulatorConfiguration
     private let logger: Logger
-    private let tenant: SimulatedTenant
+    /// Shared with the extensions in other files (the workday API); nothing outside the module sees it.
+    let tenant: SimulatedTenant
     private let server = Mutex(ServerState.idle)
     /// Every getPresencesByUserId request: when it arrived and how it was answered (tests check pacing with it).
     private let presenceRequestLog = PresenceRequestLog()

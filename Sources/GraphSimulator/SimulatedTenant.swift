@@ -4,7 +4,9 @@ import Synchronization
 ///
 /// All mutable state sits behind one `Mutex`; each request takes it once or twice for a few microseconds (state
 /// changes for 650 users are a few array writes), and answers are serialised outside the lock. Changes draw from
-/// one seeded PRNG, so the same sequence of requests yields the same answers.
+/// one seeded PRNG, so the same sequence of requests yields the same answers. With a ``WorkdaySimulation`` presence
+/// follows each user's timeline in time instead (see ``WorkdayTimeline``) and serves change nothing but sequence
+/// numbers.
 final class SimulatedTenant: Sendable {
     /// A user as served by one answer: its index in the directory, the state it was served with and the fields
     /// its object leaves out (see ``AnswerShortening``). `omitted` sits in padding: still 24 bytes.
@@ -27,7 +29,10 @@ final class SimulatedTenant: Sendable {
 
     fileprivate struct State: Sendable {
         /// Users not yet touched hold ``UserPresence/untouched`` and get their initial state on first access.
+        /// Empty in workday mode, where `workday` holds the users.
         var users: [UserPresence]
+        /// Every user's timeline when presence follows a ``WorkdaySimulation``, nil otherwise.
+        var workday: WorkdayTimeline?
         /// Per user, the runs of served (state, omitted fields); empty unless recording is configured.
         var served: [[ServedRun]]
         var random: SplitMix64
@@ -57,12 +62,15 @@ final class SimulatedTenant: Sendable {
         self.configuration = configuration
         let count = max(0, configuration.userCount)
         self.directory = UserDirectory(count: count, seed: configuration.seed)
-        let users = Array(repeating: UserPresence.untouched, count: count)
+        let workday = configuration.workday.map {
+            WorkdayTimeline(settings: $0, userCount: count, seed: configuration.seed)
+        }
+        let users = workday == nil ? Array(repeating: UserPresence.untouched, count: count) : []
         let served = configuration.recordServedStates ? Array(repeating: [ServedRun](), count: count) : []
         let random = SplitMix64(seed: SplitMix64.mix(configuration.seed ^ 0xC4A4_6E00_0000_0000))
         self.state = Mutex(
             State(
-                users: users, served: served, random: random,
+                users: users, workday: workday, served: served, random: random,
                 shortening: configuration.shortening.map { ActiveShortening($0, seed: configuration.seed) },
                 shorteningRandom: SplitMix64(seed: SplitMix64.mix(configuration.seed ^ 0x5407_0000_0000_0000))))
     }
@@ -71,7 +79,8 @@ final class SimulatedTenant: Sendable {
 
     /// Serves the users at `indices` (distinct): each may first change (or bump its sequence only) per the
     /// configured probabilities, then may be shortened (see ``AnswerShortening``); the served states and omissions
-    /// are recorded when configured, and counted.
+    /// are recorded when configured, and counted. In workday mode each is first advanced to now along its timeline
+    /// (a change then counts once per serve that finds any), and the serve's time is noted.
     /// The result is shuffled when ``SimulatorConfiguration/shuffleResults`` is set.
     func serve(_ indices: [Int]) -> [ServedUser] {
         let changeProbability = configuration.changeProbability
@@ -84,9 +93,19 @@ final class SimulatedTenant: Sendable {
             var changes = 0
             var sequenceOnly = 0
             var shortened = 0
+            let instant = state.workday?.now()
             for index in indices {
-                var presence = state.user(at: index, seed: configuration.seed)
-                if state.random.nextUnit() < changeProbability {
+                var (presence, changed) = state.walk(index, at: instant, seed: configuration.seed)
+                if let instant {
+                    state.workday?.noteServe(of: index, at: instant)
+                    changes += changed ? 1 : 0
+                    if sequenceOnlyProbability > 0, !changed, state.random.nextUnit() < sequenceOnlyProbability {
+                        presence.sequence = max(
+                            presence.sequence + 1, state.workday?.sequence(at: instant.simulated) ?? 0)
+                        sequenceOnly += 1
+                    }
+                    state.nextSequence = max(state.nextSequence, presence.sequence + 1)
+                } else if state.random.nextUnit() < changeProbability {
                     presence.change(using: &state.random, sequence: state.nextSequence)
                     state.nextSequence += 1
                     changes += 1
@@ -96,7 +115,7 @@ final class SimulatedTenant: Sendable {
                     sequenceOnly += 1
                 }
                 let shown = overrides.shown(&presence, index: index, nextSequence: &state.nextSequence)
-                state.users[index] = presence
+                state.store(presence, shown: shown, index: index)
                 var omitted: OmittedFields = []
                 if let shortening {
                     omitted = shortening.omissions(forUser: index, using: &state.shorteningRandom)
@@ -143,10 +162,24 @@ final class SimulatedTenant: Sendable {
 
     /// User `index`'s state with any presence override applied (see ``PresenceOverrides``).
     private func shownState(_ state: inout State, index: Int) -> UserPresence {
-        var walk = state.user(at: index, seed: configuration.seed)
+        let instant = state.workday?.now()
+        var walk = state.walk(index, at: instant, seed: configuration.seed).presence
+        if instant != nil {
+            state.nextSequence = max(state.nextSequence, walk.sequence + 1)
+        }
         let shown = overrides.shown(&walk, index: index, nextSequence: &state.nextSequence)
-        state.users[index] = walk
+        state.store(walk, shown: shown, index: index)
         return shown
+    }
+
+    // MARK: Workday
+
+    /// Runs `body` on the workday timelines under the lock; nil when presence does not follow a workday.
+    func withWorkday<Result>(_ body: (inout WorkdayTimeline) -> Result) -> Result? {
+        state.withLock { state in
+            guard state.workday != nil else { return nil }
+            return body(&state.workday!)
+        }
     }
 
     /// The distinct consecutive states served for user `index` (empty unless recording is configured).
@@ -282,6 +315,29 @@ extension SimulatedTenant.State {
             served[index][last].count += 1
         } else {
             served[index].append(ServedRun(presence: shown, omitted: omitted, count: 1))
+        }
+    }
+
+    /// User `index`'s own state (its walk, before overrides) at `instant`: advanced along its timeline in workday
+    /// mode (then `changed` says whether any change was due), else the per-serve walk's state.
+    fileprivate mutating func walk(
+        _ index: Int, at instant: WorkdayInstant?, seed: UInt64
+    ) -> (presence: UserPresence, changed: Bool) {
+        if let instant, let advanced = workday?.presence(of: index, at: instant) {
+            return (advanced.presence, advanced.changes > 0)
+        }
+        return (user(at: index, seed: seed), false)
+    }
+
+    /// Stores user `index`'s walk state after `shown` was derived from it by the overrides.
+    ///
+    /// In workday mode the walk takes the shown sequence number when an override raised it: the timeline's later
+    /// changes then take larger ones, so the sequence shown keeps growing however overrides and changes interleave.
+    fileprivate mutating func store(_ walk: UserPresence, shown: UserPresence, index: Int) {
+        if workday != nil {
+            workday?.restamp(index, sequence: max(walk.sequence, shown.sequence))
+        } else {
+            users[index] = walk
         }
     }
 

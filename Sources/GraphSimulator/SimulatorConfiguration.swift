@@ -63,6 +63,11 @@ public struct SimulatorConfiguration: Sendable {
     /// Members per page of `/groups/{id}/transitiveMembers/microsoft.graph.user` when the client sends no `$top`
     /// (Graph's default is 100).
     public var groupPageSize: Int = 100
+    /// Let presence evolve in (compressed) wall-clock time like a working day, whether or not users are served,
+    /// and record when each change really happened; nil (the default) changes a user only when it is served, per
+    /// `changeProbability`. With a workday, `changeProbability` is ignored; `sequenceOnlyProbability`, overrides and
+    /// shortening apply as without.
+    public var workday: WorkdaySimulation? = nil
     /// Log every request at `info` instead of `debug`.
     public var verbose: Bool = false
 

@@ -72,7 +72,7 @@ struct UserPresence: Equatable, Sendable {
     }
 
     /// A value in `lowest..<count` other than `current`, uniformly chosen (`lowest` is -1 where "none" is a choice).
-    private static func different(from current: Int, in lowest: Int, _ count: Int, _ random: inout SplitMix64) -> Int {
+    static func different(from current: Int, in lowest: Int, _ count: Int, _ random: inout SplitMix64) -> Int {
         let span = count - lowest
         let offset = 1 + random.nextIndex(span - 1)
         return (current - lowest + offset) % span + lowest

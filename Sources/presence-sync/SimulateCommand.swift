@@ -12,6 +12,10 @@ struct SimulateCommand: AsyncParsableCommand {
         discussion: """
             Example: presence-sync simulate --port 8400 --users 1000 --write-config /tmp/sim.json
             then:    presence-sync run --config /tmp/sim.json
+
+            By default a user's presence changes only when polled (--change-rate per poll). With --workday it follows \
+            a working day in compressed time instead: arrivals from 08:00, meetings on the hour and the half hour, \
+            calls and breaks between them, everybody offline at night; polls then see whatever changed meanwhile.
             """
     )
 
@@ -25,11 +29,23 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "Poll interval to put in the written configuration, in seconds.") var interval = 10.0
     @Option(help: "A PEM certificate to register on the simulated app (repeatable); its key may sign in.")
     var clientCertificate: [String] = []
+    @Flag(help: "Let presence follow a working day in compressed time instead of changing per poll.")
+    var workday = false
+    @Option(help: "With --workday (implies it): simulated seconds per real second (default 20).")
+    var timeCompression: Double?
+    @Option(help: "With --workday (implies it): simulated time of day at start, HH:MM (default 08:45).")
+    var startTime: String?
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be within 0...65535") }
         guard (1...1_000_000).contains(users) else { throw ValidationError("--users must be within 1...1000000") }
         guard (0...1).contains(changeRate) else { throw ValidationError("--change-rate must be within 0...1") }
+        if let timeCompression, !(timeCompression > 0 && timeCompression <= 1_000_000) {
+            throw ValidationError("--time-compression must be within 0...1000000 (and above 0)")
+        }
+        if let startTime, Self.secondsAfterMidnight(startTime) == nil {
+            throw ValidationError("--start-time must be HH:MM within 00:00...23:59")
+        }
     }
 
     func run() async throws {
@@ -40,6 +56,7 @@ struct SimulateCommand: AsyncParsableCommand {
         settings.userCount = users
         settings.changeProbability = changeRate
         settings.seed = seed
+        settings.workday = workdaySimulation
         settings.clientCertificates = try clientCertificate.map { path in
             do {
                 return try String(contentsOfFile: path, encoding: .utf8)
@@ -57,9 +74,30 @@ struct SimulateCommand: AsyncParsableCommand {
             metadata: [
                 "url": "\(simulator.baseURL)", "users": "\(users)", "tenant": "\(settings.tenantID)",
                 "client": "\(settings.clientID)",
+                "presence": "\(settings.workday.map { "workday, \($0.timeCompression)x" } ?? "per poll")",
             ])
         _ = await signals.wait()
         await simulator.stop()
+    }
+
+    /// The workday model the options ask for, nil when none does. Nothing out of process can read the record of
+    /// real changes, so it is not kept: a long-running simulator would only grow.
+    private var workdaySimulation: WorkdaySimulation? {
+        guard workday || timeCompression != nil || startTime != nil else { return nil }
+        var model = WorkdaySimulation()
+        model.recordChanges = false
+        if let timeCompression { model.timeCompression = timeCompression }
+        if let start = startTime.flatMap(Self.secondsAfterMidnight) { model.startTimeOfDay = start }
+        return model
+    }
+
+    /// `HH:MM` as seconds after midnight, nil when it is not a time of day.
+    private static func secondsAfterMidnight(_ text: String) -> Double? {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, let hours = Int(parts[0]), let minutes = Int(parts[1]),
+            (0..<24).contains(hours), (0..<60).contains(minutes)
+        else { return nil }
+        return Double(hours * 3600 + minutes * 60)
     }
 
     private func write(configPath: String, simulator: GraphSimulator, settings: SimulatorConfiguration) throws {
