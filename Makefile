@@ -66,16 +66,23 @@ SYSUSERSDIR := $(PREFIX)/lib/sysusers.d
 DOCDIR := $(PREFIX)/share/doc/presence-sync
 CONFDIR := /etc/presence-sync
 
-## Puts the binary, the unit, the sysusers entry, the docs and (if none exists) a config in place.
+## The two units: presence-sync.service (one tenant) and the template presence-sync@.service (one instance per
+## tenant, docs/many-tenants.md). Both are installed; either, or both, may be enabled.
+UNITS := presence-sync.service presence-sync@.service
+DOCS := README.md config.example.json docs/many-tenants.md
+
+## Puts the binary, the units, the sysusers entry, the docs and (if none exists) a config in place.
 install:
 	@[ -x "$(BINARY)" ] || { echo "$(BINARY) is missing: run 'make release' first (as yourself, not root)"; exit 1; }
 	install -D -m 0755 "$(BINARY)" "$(DESTDIR)$(BINDIR)/presence-sync"
 	install -d -m 0755 "$(DESTDIR)$(UNITDIR)" "$(DESTDIR)$(SYSUSERSDIR)" "$(DESTDIR)$(DOCDIR)"
-	sed 's#/usr/local/bin/presence-sync#$(BINDIR)/presence-sync#' systemd/presence-sync.service \
-		> "$(DESTDIR)$(UNITDIR)/presence-sync.service"
-	chmod 0644 "$(DESTDIR)$(UNITDIR)/presence-sync.service"
+	for unit in $(UNITS); do \
+		sed -e 's#/usr/local/bin/presence-sync#$(BINDIR)/presence-sync#' \
+			-e 's#/usr/local/share/doc/presence-sync#$(DOCDIR)#' "systemd/$$unit" > "$(DESTDIR)$(UNITDIR)/$$unit" && \
+		chmod 0644 "$(DESTDIR)$(UNITDIR)/$$unit" || exit 1; \
+	done
 	install -m 0644 systemd/presence-sync.sysusers "$(DESTDIR)$(SYSUSERSDIR)/presence-sync.conf"
-	install -m 0644 README.md config.example.json "$(DESTDIR)$(DOCDIR)/"
+	install -m 0644 $(DOCS) "$(DESTDIR)$(DOCDIR)/"
 	install -d -m 0750 "$(DESTDIR)$(CONFDIR)"
 	@if [ -e "$(DESTDIR)$(CONFDIR)/config.json" ]; then echo "keeping the existing $(CONFDIR)/config.json"; \
 	else install -m 0640 config.example.json "$(DESTDIR)$(CONFDIR)/config.json"; fi
@@ -86,19 +93,27 @@ install:
 	fi
 	@echo "installed; next: edit $(CONFDIR)/config.json, then see README.md, 'Install as a service'"
 
-## Removes what `install` put in place; the config, the database and the user are left alone.
+## Removes what `install` put in place; the configs, credentials, databases and the user are left alone. On a live
+## system (no DESTDIR) it first stops and disables the single unit and every instance of the template that systemd
+## knows (loaded, or enabled through a link in /etc/systemd/system), best effort.
 uninstall:
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
-		systemctl disable --now presence-sync.service 2>/dev/null || true; fi
-	rm -f "$(DESTDIR)$(BINDIR)/presence-sync" "$(DESTDIR)$(UNITDIR)/presence-sync.service" \
-		"$(DESTDIR)$(SYSUSERSDIR)/presence-sync.conf" "$(DESTDIR)$(DOCDIR)/README.md" \
-		"$(DESTDIR)$(DOCDIR)/config.example.json"
+		systemctl disable --now presence-sync.service 2>/dev/null || true; \
+		instances=$$( { systemctl list-units --all --plain --no-legend 'presence-sync@*.service' \
+			| awk '{ print $$1 }'; find /etc/systemd/system -name 'presence-sync@?*.service' -printf '%f\n'; \
+			} 2>/dev/null | sort -u); \
+		for unit in $$instances; do systemctl disable --now "$$unit" 2>/dev/null || true; done; \
+	fi
+	rm -f "$(DESTDIR)$(BINDIR)/presence-sync" $(foreach unit,$(UNITS),"$(DESTDIR)$(UNITDIR)/$(unit)") \
+		"$(DESTDIR)$(SYSUSERSDIR)/presence-sync.conf" $(foreach doc,$(DOCS),"$(DESTDIR)$(DOCDIR)/$(notdir $(doc))")
 	-rmdir "$(DESTDIR)$(DOCDIR)" 2>/dev/null
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
 	@echo "uninstalled; kept $(CONFDIR), /var/lib/presence-sync and the presence-sync user"
 
-## The unit file checked by systemd-analyze: `verify` passes and the security exposure is at most 1.5.
-## Skipped, with the reason, where systemd-analyze is not installed. The threshold is in tenths (15 = 1.5).
+## Both unit files checked by systemd-analyze: `verify` passes and the security exposure is at most 1.5. The
+## template is checked as an instance (presence-sync@contoso.service, loaded from presence-sync@.service next to
+## it), so %i is expanded as it will be on a host. Skipped, with the reason, where systemd-analyze is not
+## installed. The threshold is in tenths (15 = 1.5).
 EXPOSURE_THRESHOLD ?= 15
 unit-check:
 	@if ! command -v systemd-analyze >/dev/null; then echo "unit-check skipped: systemd-analyze is not installed"; exit 0; fi; \
@@ -107,9 +122,13 @@ unit-check:
 		echo "unit-check skipped: systemd $$version is too old for 'security --offline' (needs 250)"; exit 0; fi; \
 	dir=$$(mktemp -d); trap 'rm -rf "$$dir"' EXIT; \
 	printf '#!/bin/sh\n' > "$$dir/presence-sync"; chmod 0755 "$$dir/presence-sync"; \
-	sed "s#/usr/local/bin/presence-sync#$$dir/presence-sync#" systemd/presence-sync.service > "$$dir/presence-sync.service"; \
-	systemd-analyze verify "$$dir/presence-sync.service" || exit 1; \
-	systemd-analyze security --offline=yes --threshold=$(EXPOSURE_THRESHOLD) "$$dir/presence-sync.service" \
-		> "$$dir/security.txt"; status=$$?; tail -1 "$$dir/security.txt"; \
-	if [ $$status != 0 ]; then grep '✗' "$$dir/security.txt"; echo "unit-check failed: exposure above 1.5"; exit 1; fi; \
-	echo "unit-check passed: verify clean, exposure within 1.5"
+	for unit in $(UNITS); do \
+		sed "s#/usr/local/bin/presence-sync#$$dir/presence-sync#" "systemd/$$unit" > "$$dir/$$unit" || exit 1; \
+		checked=$$(echo "$$unit" | sed 's/@\./@contoso./'); \
+		systemd-analyze verify "$$dir/$$checked" || { echo "unit-check failed: verify $$checked"; exit 1; }; \
+		systemd-analyze security --offline=yes --threshold=$(EXPOSURE_THRESHOLD) "$$dir/$$checked" \
+			> "$$dir/security.txt"; status=$$?; tail -1 "$$dir/security.txt"; \
+		if [ $$status != 0 ]; then grep '✗' "$$dir/security.txt"; \
+			echo "unit-check failed: exposure of $$checked above 1.5"; exit 1; fi; \
+	done; \
+	echo "unit-check passed: verify clean, exposure within 1.5 ($(UNITS))"
