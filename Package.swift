@@ -125,6 +125,8 @@ let package = Package(
             name: "PresenceSyncTests",
             dependencies: [
                 "PresenceSync", "GraphSimulator", "TestSupport", "SQLite",
+                // The latency test matches real changes with history rows as the latency benchmark does.
+                "PresenceSyncBenchmarks",
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],

@@ -20,6 +20,9 @@ public struct LatencyBenchmark: Sendable {
     public var modes: [PollingMode] = [.fixed, .adaptive]
     /// Seconds measured, after the first sweep.
     public var seconds = 180.0
+    /// Seconds between the daemon's start and the window; nil: one sweep's worth and 5 s (the initial load).
+    /// Longer lets adaptive polling learn the users' rates first, as it has in a daemon running for hours.
+    public var warmupSeconds: Double?
     /// Seconds the daemon keeps running after the window; nil: `maxStalenessSeconds`.
     public var tailSeconds: Double?
     public var budgetShare = 0.5
@@ -38,6 +41,8 @@ public struct LatencyBenchmark: Sendable {
         if users.isEmpty || users.contains(where: { $0 < 1 }) { return "--users must list positive sizes" }
         if modes.isEmpty { return "--modes must name fixed, adaptive or both" }
         if seconds < 5 { return "--seconds must be at least 5" }
+        if let warmupSeconds, warmupSeconds < 1 { return "--warmup-seconds must be at least 1" }
+        if !(0..<86_400).contains(startTimeOfDay) { return "--start-time must be within 00:00...23:59" }
         if let tailSeconds, tailSeconds < 0 { return "--tail-seconds must not be negative" }
         if !(0.01...1).contains(budgetShare) { return "--budget-share must be within 0.01...1" }
         if maxStalenessSeconds < 1 { return "--max-staleness must be at least 1 second" }
@@ -108,12 +113,14 @@ public struct LatencyBenchmark: Sendable {
             defer { memory.stop() }
             // The first sweep observes everyone once (the initial load); the window starts after it.
             let sweepSeconds = ceil(Double(users) / 650) / requestsPerSecond
-            try await wait(seconds: sweepSeconds + 5, exited)
+            try await wait(seconds: max(warmupSeconds ?? 0, sweepSeconds + 5), exited)
             guard let start = BenchmarkProcessSample.current(pid: pid) else {
                 throw BenchmarkError("the daemon's /proc entry is gone")
             }
             let windowStart = Timestamp.now().millisecondsSinceEpoch
             let requestsBefore = simulator.presenceRequests.count
+            // The staleness counted from here: the first sweep (start-up, sign-in) is not the steady state.
+            simulator.resetUnservedGaps()
             try await wait(seconds: seconds, exited)
             guard let end = BenchmarkProcessSample.current(pid: pid) else {
                 throw BenchmarkError("the daemon's /proc entry is gone")
@@ -218,7 +225,8 @@ struct LatencyResult: Codable, Sendable {
     var users = 0
     var mode = ""
     var seconds = 0.0
-    /// Real changes in the window, and those the daemon recorded.
+    /// Real changes in the window, and those the daemon recorded. A row is matched with the latest real change at
+    /// or before its `valid_from` that has its state (the user can change again between the serve and the commit).
     var changes = 0
     var observed = 0
     var p50 = 0.0
@@ -230,7 +238,8 @@ struct LatencyResult: Codable, Sendable {
     var requestsPerSecond = 0.0
     /// The daemon's CPU over the window, in percent of one core.
     var daemonCPUPercent = 0.0
-    /// The longest time any user went without being served, over the whole run (simulator's record).
+    /// The longest time any user went without being served, from the window's start to the daemon's stop
+    /// (simulator's record).
     var longestUnobservedSeconds: Double?
     var peakPrivateMiB: Double?
     var filePagesMiB: Double?
@@ -271,11 +280,19 @@ enum LatencyMatch {
                 let middle = (low + high) / 2
                 if timeline[middle].at <= seen { low = middle + 1 } else { high = middle }
             }
-            guard low > 0, timeline[low - 1].state == row.state else {
+            // The user may have changed again between the serve and the row's commit (a few milliseconds, more under
+            // load): look back, up to five seconds, for the change whose state the row recorded.
+            var candidate = low - 1
+            while candidate >= 0 && timeline[candidate].state != row.state
+                && seen - timeline[candidate].at <= 5_000
+            {
+                candidate -= 1
+            }
+            guard candidate >= 0, timeline[candidate].state == row.state else {
                 result.unmatchedRows += 1
                 return
             }
-            let change = low - 1
+            let change = candidate
             guard detected.insert(change).inserted, window.contains(timeline[change].at) else { return }
             latencies.append(Double(seen - timeline[change].at) / 1000)
         }

@@ -25,6 +25,12 @@ struct LatencyBenchmarkCommand: AsyncParsableCommand {
     @Option(help: "Seconds measured per size and mode, after the first sweep.")
     var seconds = 180.0
 
+    @Option(help: "Seconds before the window (default: the first sweep and 5 s); adaptive polling learns meanwhile.")
+    var warmupSeconds: Double?
+
+    @Option(help: "Simulated time of day when the simulator starts, HH:MM.")
+    var startTime = "09:30"
+
     @Option(help: "Seconds the daemon runs on after the window (default: the staleness bound).")
     var tailSeconds: Double?
 
@@ -63,6 +69,8 @@ struct LatencyBenchmarkCommand: AsyncParsableCommand {
         benchmark.budgetShare = budgetShare
         benchmark.maxStalenessSeconds = maxStaleness
         benchmark.timeCompression = timeCompression
+        benchmark.warmupSeconds = warmupSeconds
+        benchmark.startTimeOfDay = TimeText.secondsAfterMidnight(startTime) ?? -1
         benchmark.json = json
         benchmark.keep = keep
         return benchmark

@@ -43,7 +43,7 @@ struct SimulateCommand: AsyncParsableCommand {
         if let timeCompression, !(timeCompression > 0 && timeCompression <= 1_000_000) {
             throw ValidationError("--time-compression must be within 0...1000000 (and above 0)")
         }
-        if let startTime, Self.secondsAfterMidnight(startTime) == nil {
+        if let startTime, TimeText.secondsAfterMidnight(startTime) == nil {
             throw ValidationError("--start-time must be HH:MM within 00:00...23:59")
         }
     }
@@ -87,17 +87,8 @@ struct SimulateCommand: AsyncParsableCommand {
         var model = WorkdaySimulation()
         model.recordChanges = false
         if let timeCompression { model.timeCompression = timeCompression }
-        if let start = startTime.flatMap(Self.secondsAfterMidnight) { model.startTimeOfDay = start }
+        if let start = startTime.flatMap(TimeText.secondsAfterMidnight) { model.startTimeOfDay = start }
         return model
-    }
-
-    /// `HH:MM` as seconds after midnight, nil when it is not a time of day.
-    private static func secondsAfterMidnight(_ text: String) -> Double? {
-        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == 2, let hours = Int(parts[0]), let minutes = Int(parts[1]),
-            (0..<24).contains(hours), (0..<60).contains(minutes)
-        else { return nil }
-        return Double(hours * 3600 + minutes * 60)
     }
 
     private func write(configPath: String, simulator: GraphSimulator, settings: SimulatorConfiguration) throws {

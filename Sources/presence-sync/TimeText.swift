@@ -100,4 +100,14 @@ struct TimeText {
         if minutes > 0 { return "\(minutes)m " + String(format: "%02ds", rest) }
         return "\(rest)s"
     }
+
+    /// `HH:MM` as seconds after midnight, nil when it is not a time of day (`simulate --start-time`, the latency
+    /// benchmark).
+    static func secondsAfterMidnight(_ text: String) -> Double? {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, let hours = Int(parts[0]), let minutes = Int(parts[1]), (0..<24).contains(hours),
+            (0..<60).contains(minutes)
+        else { return nil }
+        return Double(hours * 3600 + minutes * 60)
+    }
 }

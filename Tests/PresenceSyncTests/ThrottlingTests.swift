@@ -50,11 +50,12 @@ struct ThrottlingTests {
                 requests[index + 1].arrivedAt - throttled.arrivedAt >= .milliseconds(990),
                 "a request came before the Retry-After of a 429 had passed")
         }
-        // The budget (6 per 2 s) holds, retries included. Measured where the requests arrive, 250 ms short of the
+        // The budget (6 per 2 s) holds, retries included. Measured where the requests arrive, 500 ms short of the
         // window: the daemon paces by send time, and on a loaded 2-core machine (the whole suite runs in parallel)
-        // a request can reach the simulator tens of milliseconds after it was sent while the next one does not.
+        // a request can reach the simulator hundreds of milliseconds after it was sent while the next one does not
+        // (250 ms was seen to be too little). The exact rule, by send time, is RequestBudgetTests' job.
         for (index, first) in requests.enumerated() {
-            let inWindow = requests[index...].prefix { $0.arrivedAt < first.arrivedAt + .milliseconds(1750) }
+            let inWindow = requests[index...].prefix { $0.arrivedAt < first.arrivedAt + .milliseconds(1500) }
             #expect(inWindow.count <= 6, "\(inWindow.count) requests within 2 s")
         }
         #expect(try reader.integer("SELECT sum(failed_batches) FROM poll_cycles") == 0)

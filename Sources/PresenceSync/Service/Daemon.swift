@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// The long-running service: opens the store, signs in, and runs poll cycles on the timer until told to stop.
 ///
@@ -35,6 +36,8 @@ public final class Daemon: Sendable {
     private let stopContinuation: AsyncStream<Void>.Continuation
     private let reloadRequests: AsyncStream<Void>
     private let reloadContinuation: AsyncStream<Void>.Continuation
+    /// When a sweep was last logged at info (see `logCycle`).
+    private let lastSweepLog = Mutex<ContinuousClock.Instant?>(nil)
 
     public init(configuration: Configuration, options: Options = Options(), logger: Logger) {
         self.configuration = configuration
@@ -368,15 +371,29 @@ public final class Daemon: Sendable {
         return cycle + "; backlog " + backlogs.map { "\($0.sink) \($0.count)" }.joined(separator: ", ")
     }
 
+    /// Logs a finished cycle at info. A sweep (adaptive polling) too, but at most one a minute: a small tenant
+    /// sweeps several times a second; the others go to debug.
     private func logCycle(_ summary: CycleSummary, elapsed: Duration) {
         let milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
-        logger.info(
-            "cycle finished",
-            metadata: [
-                "cycle": "\(summary.number)", "users": "\(summary.users)", "observed": "\(summary.observed)",
-                "changes": "\(summary.changes)", "missing": "\(summary.missing)",
-                "failed_batches": "\(summary.failedBatches)", "unexpected_ids": "\(summary.unexpectedIDs)",
-                "budget_waits": "\(summary.budgetWaits)", "throttled": "\(summary.throttled)", "ms": "\(milliseconds)",
-            ])
+        var metadata: Logger.Metadata = [
+            "cycle": "\(summary.number)", "users": "\(summary.users)", "observed": "\(summary.observed)",
+            "changes": "\(summary.changes)", "missing": "\(summary.missing)",
+            "failed_batches": "\(summary.failedBatches)", "unexpected_ids": "\(summary.unexpectedIDs)",
+            "budget_waits": "\(summary.budgetWaits)", "throttled": "\(summary.throttled)", "ms": "\(milliseconds)",
+        ]
+        guard let stalest = summary.stalestSeconds else {
+            logger.info("cycle finished", metadata: metadata)
+            return
+        }
+        metadata["requests"] = "\(summary.requests)"
+        metadata["budget_use"] = "\(summary.budgetUse.map { String(format: "%.2f", $0) } ?? "-")"
+        metadata["stalest_s"] = "\(String(format: "%.1f", stalest))"
+        let now = ContinuousClock.now
+        let atInfo = lastSweepLog.withLock { last in
+            guard last.map({ now - $0 >= .seconds(60) }) ?? true else { return false }
+            last = now
+            return true
+        }
+        logger.log(level: atInfo ? .info : .debug, "sweep finished", metadata: metadata)
     }
 }

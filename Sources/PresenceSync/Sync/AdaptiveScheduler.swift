@@ -9,12 +9,13 @@ import Foundation
 /// or meeting: 1.5×; Away or Be right back: 2×, people come back) and by how recently it changed (up to 4× just
 /// after a change, fading over minutes). The user is observed again after an interval
 ///
-///     I = 1 / (1 / S + C' · √λ / Σ√λ)
+///     I = 1 / (1 / S + C' · w / Σw),  w = λ^¾
 ///
 /// where S is the staleness bound (less a margin), C' the observations per second the budget leaves after every user
 /// got its one per S, and the sum runs over all tracked users. So the budget is used exactly (Σ 1/I = capacity),
-/// every user is observed within S, and the rest goes to users in proportion to √λ: with polling rate ∝ √λ the
-/// mean time to notice a change is smallest for a given number of observations (rate ∝ λ over-serves the busiest).
+/// every user is observed within S, and the rest goes to users in proportion to w = λ^¾. (With w = √λ the mean time
+/// to notice a change is smallest; ¾ buys a lower median, since most changes are the busiest users', for a longer
+/// tail: see `Settings.weightExponent`.)
 ///
 /// **The mechanics.** Each user waits in a min-heap keyed by the time its interval runs out; a request takes the
 /// users with the smallest keys, due or not, so every request is full and the budget share is used. A taken user
@@ -31,6 +32,11 @@ struct AdaptiveScheduler {
         var maxStalenessSeconds: Double
         /// Observations per second the budget share allows: requests per second × ids per request.
         var capacity: Double
+        /// Beyond the staleness floor, polling rate ∝ λ^exponent. ½ minimises the mean detection delay; larger
+        /// values favour the busiest users, which lowers the median (most changes are theirs) and raises the tail.
+        /// Measured on the working-day tenant at 100,000 users (p50 / p99): ½ 1.96 / 12.0 s, ¾ 1.65 / 18.0 s,
+        /// 1 1.44 / 25.1 s, fixed polling 2.73 / 6.1 s. ¾ keeps the tail well inside the bound.
+        var weightExponent = 0.75
     }
 
     /// A user's state as far as it predicts changes.
@@ -85,14 +91,18 @@ struct AdaptiveScheduler {
     private var changes: [Double] = []
     private var observedSeconds: [Double] = []
     private var tendency: [Tendency] = []
-    /// √λ of each user as last computed, and their sum over all tracked users.
+    /// Each user's weight λ^exponent as last computed, and their sum over all tracked users.
     private var weight: [Double] = []
     private var weightSum = 0.0
     /// When each user is next due.
     private var due: [Double] = []
-    /// Min-heap of slots by `due`; `heapPosition[slot]` is -1 while the user is in flight.
-    private var heap: [Int32] = []
-    private var heapPosition: [Int32] = []
+    /// Min-heap of (due, slot) entries. Entries carry their due time, so sifting reads one contiguous array
+    /// instead of jumping into `due` (a pop at 100,000 users was a cache miss per level), and a version: a user
+    /// put back with a new due time gets a new entry, and the old one is skipped when it surfaces.
+    private var heap: [HeapEntry] = []
+    private var version: [UInt32] = []
+    private var inFlight: [Bool] = []
+    private var inFlightCount = 0
     /// The sweep each user was last answered for.
     private var sweepMark: [Int] = []
     /// The running sweep: its number, start and how many users it still waits for.
@@ -108,8 +118,8 @@ struct AdaptiveScheduler {
     /// Number of tracked users.
     var count: Int { ids.count }
 
-    /// Users waiting in the heap (not in flight).
-    var waiting: Int { heap.count }
+    /// Users waiting to be taken (not in flight).
+    var waiting: Int { ids.count - inFlightCount }
 
     // MARK: Choosing
 
@@ -121,7 +131,7 @@ struct AdaptiveScheduler {
         return batch
     }
 
-    /// User `slot`'s weight, √λ as last computed.
+    /// User `slot`'s weight, λ^exponent as last computed.
     func weight(of slot: Int) -> Double { weight[slot] }
 
     /// When user `slot` is next due (its last key while in flight).
@@ -168,7 +178,7 @@ struct AdaptiveScheduler {
 
     /// User `slot`'s request failed: it is due again at once and not answered for in this sweep.
     mutating func failed(_ slot: Int, at now: Double) {
-        guard heapPosition[slot] < 0 else { return }
+        guard inFlight[slot] else { return }
         due[slot] = now
         push(slot)
     }
@@ -181,7 +191,12 @@ struct AdaptiveScheduler {
         return base * tendency[slot].factor * recency
     }
 
-    /// The interval after which user `slot` is due again, with its weight `weight` (√λ).
+    /// The weight of a user changing at `rate`: λ^exponent.
+    func weight(rate: Double) -> Double {
+        settings.weightExponent == 0.5 ? rate.squareRoot() : pow(rate, settings.weightExponent)
+    }
+
+    /// The interval after which a user with weight `weight` is due again.
     func interval(weight: Double) -> Double {
         let bound = effectiveBound
         let floorRate = Double(ids.count) / bound
@@ -203,9 +218,8 @@ struct AdaptiveScheduler {
 
     /// Makes `newIDs` the tracked users: users kept keep what was learned about them and their place in the sweep,
     /// new ones are due at once, removed ones are forgotten. Slots change: a caller holding slots of a batch taken
-    /// before this call maps its users again by id (users in flight are due at once here, and their report, when
-    /// it comes, moves them back). Returns true when the change completed the running sweep (its last unanswered
-    /// users left).
+    /// before this call maps its users again by id to report them (users in flight stay in flight until then).
+    /// Returns true when the change completed the running sweep (its last unanswered users left).
     @discardableResult
     mutating func track(_ newIDs: [String], now: Double) -> Bool {
         var old: [String: Int] = [:]
@@ -213,14 +227,17 @@ struct AdaptiveScheduler {
         for (slot, id) in ids.enumerated() { old[id] = slot }
         var rebuilt = AdaptiveScheduler(settings: settings, now: sweepStartedAt)
         rebuilt.sweep = sweep
+        // Users in flight stay in flight: their report puts them back. Asking for a user again while its request
+        // is out would let two answers for it race to the store.
+        var stillInFlight = Set<Int>()
         rebuilt.reserve(newIDs.count)
         for id in newIDs {
             if let slot = old[id] {
                 rebuilt.append(
                     id, lastObserved: lastObserved[slot], everObserved: everObserved[slot],
                     lastChange: lastChange[slot], changes: changes[slot], observedSeconds: observedSeconds[slot],
-                    tendency: tendency[slot], due: heapPosition[slot] < 0 ? now : due[slot],
-                    sweepMark: sweepMark[slot])
+                    tendency: tendency[slot], due: due[slot], sweepMark: sweepMark[slot])
+                if inFlight[slot] { stillInFlight.insert(rebuilt.ids.count - 1) }
             } else {
                 rebuilt.append(
                     id, lastObserved: now, everObserved: false, lastChange: -.infinity, changes: 0,
@@ -228,9 +245,9 @@ struct AdaptiveScheduler {
             }
         }
         for slot in rebuilt.ids.indices {
-            rebuilt.weight[slot] = rebuilt.changeRate(of: slot, at: now).squareRoot()
+            rebuilt.weight[slot] = rebuilt.weight(rate: rebuilt.changeRate(of: slot, at: now))
             rebuilt.weightSum += rebuilt.weight[slot]
-            rebuilt.push(slot)
+            if !stillInFlight.contains(slot) { rebuilt.push(slot) }
         }
         let sweep = rebuilt.sweep
         rebuilt.sweepRemaining = rebuilt.sweepMark.count(where: { $0 < sweep })
@@ -251,7 +268,8 @@ struct AdaptiveScheduler {
         weight.reserveCapacity(count)
         due.reserveCapacity(count)
         heap.reserveCapacity(count)
-        heapPosition.reserveCapacity(count)
+        version.reserveCapacity(count)
+        inFlight.reserveCapacity(count)
         sweepMark.reserveCapacity(count)
     }
 
@@ -268,7 +286,9 @@ struct AdaptiveScheduler {
         self.tendency.append(tendency)
         self.weight.append(0)
         self.due.append(due)
-        self.heapPosition.append(-1)
+        self.version.append(0)
+        self.inFlight.append(true)
+        inFlightCount += 1
         self.sweepMark.append(sweepMark)
     }
 
@@ -276,16 +296,11 @@ struct AdaptiveScheduler {
 
     /// Recomputes the user's weight and puts it back in the heap, due one interval from `now`.
     private mutating func requeue(_ slot: Int, at now: Double) {
-        let newWeight = changeRate(of: slot, at: now).squareRoot()
+        let newWeight = weight(rate: changeRate(of: slot, at: now))
         weightSum += newWeight - weight[slot]
         weight[slot] = newWeight
         due[slot] = now + interval(weight: newWeight)
-        if heapPosition[slot] < 0 {
-            push(slot)
-        } else {
-            siftUp(Int(heapPosition[slot]))
-            siftDown(Int(heapPosition[slot]))
-        }
+        push(slot)
     }
 
     /// Counts the user for the running sweep; starts the next sweep when it was the last. True when it was.
@@ -304,54 +319,65 @@ struct AdaptiveScheduler {
         sweepRemaining = ids.count
     }
 
+    /// Puts user `slot` in the heap at `due[slot]`; an entry it had there goes stale.
     private mutating func push(_ slot: Int) {
-        heap.append(Int32(slot))
-        heapPosition[slot] = Int32(heap.count - 1)
+        if inFlight[slot] {
+            inFlight[slot] = false
+            inFlightCount -= 1
+        }
+        version[slot] &+= 1
+        heap.append(HeapEntry(due: due[slot], slot: Int32(slot), version: version[slot]))
         siftUp(heap.count - 1)
     }
 
+    /// Takes the user with the earliest due time (skipping stale entries) and marks it in flight.
     private mutating func popFirst() -> Int? {
-        guard let first = heap.first else { return nil }
-        let last = heap.removeLast()
-        heapPosition[Int(first)] = -1
-        if !heap.isEmpty {
-            heap[0] = last
-            heapPosition[Int(last)] = 0
-            siftDown(0)
+        while let first = heap.first {
+            let last = heap.removeLast()
+            if !heap.isEmpty {
+                heap[0] = last
+                siftDown(0)
+            }
+            let slot = Int(first.slot)
+            guard !inFlight[slot], first.version == version[slot] else { continue }
+            inFlight[slot] = true
+            inFlightCount += 1
+            return slot
         }
-        return Int(first)
+        return nil
     }
 
     private mutating func siftUp(_ start: Int) {
         var child = start
-        let slot = heap[child]
-        let key = due[Int(slot)]
+        let entry = heap[child]
         while child > 0 {
             let parent = (child - 1) / 2
-            guard due[Int(heap[parent])] > key else { break }
+            guard heap[parent].due > entry.due else { break }
             heap[child] = heap[parent]
-            heapPosition[Int(heap[child])] = Int32(child)
             child = parent
         }
-        heap[child] = slot
-        heapPosition[Int(slot)] = Int32(child)
+        heap[child] = entry
     }
 
     private mutating func siftDown(_ start: Int) {
         var parent = start
-        let slot = heap[parent]
-        let key = due[Int(slot)]
+        let entry = heap[parent]
         let count = heap.count
         while true {
             var child = 2 * parent + 1
             guard child < count else { break }
-            if child + 1 < count && due[Int(heap[child + 1])] < due[Int(heap[child])] { child += 1 }
-            guard due[Int(heap[child])] < key else { break }
+            if child + 1 < count && heap[child + 1].due < heap[child].due { child += 1 }
+            guard heap[child].due < entry.due else { break }
             heap[parent] = heap[child]
-            heapPosition[Int(heap[parent])] = Int32(parent)
             parent = child
         }
-        heap[parent] = slot
-        heapPosition[Int(slot)] = Int32(parent)
+        heap[parent] = entry
     }
+}
+
+/// A user waiting in `AdaptiveScheduler`'s heap: 16 bytes.
+private struct HeapEntry {
+    var due: Double
+    var slot: Int32
+    var version: UInt32
 }
