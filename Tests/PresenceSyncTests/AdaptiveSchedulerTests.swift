@@ -131,12 +131,14 @@ struct AdaptiveSchedulerTests {
         #expect(first.map { scheduler.ids[$0] }.sorted() == [ids[4], ids[5]])
         // A user in flight across a new resolution is not handed out again until its answer is reported.
         let inFlight = scheduler.nextBatch(size: 1)
-        scheduler.track(scheduler.ids, now: 3)
-        let slot = scheduler.slot(of: ids[1])!
         #expect(inFlight.map { scheduler.ids[$0] } == [ids[1]])
-        #expect(scheduler.nextBatch(size: 3).isEmpty)
+        scheduler.track(scheduler.ids + [ids[0]], now: 3)
+        let slot = scheduler.slot(of: ids[1])!
+        let next = scheduler.nextBatch(size: 3)
+        #expect(next.map { scheduler.ids[$0] } == [ids[0]], "only the new user; the others are in flight")
         scheduler.observed(slot, at: 4, changed: false)
-        #expect(scheduler.nextBatch(size: 3) == [slot])
+        let again = scheduler.nextBatch(size: 3)
+        #expect(again == [slot])
     }
 
     /// Users whose true change rates spread like a lognormal (σ 1.2), a third of them offline with a twentieth of

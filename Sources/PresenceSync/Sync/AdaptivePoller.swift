@@ -71,7 +71,7 @@ final class AdaptivePoller: Sendable {
         state.withLock { $0.fullBudgetPerSecond = Double(polling.requestBudget) / polling.budgetWindowSeconds }
         let timer = CycleTimer()
         defer { timer.cancel() }
-        timer.repeatEvery(seconds: 1 / polling.adaptiveRequestsPerSecond)
+        timer.repeatEvery(seconds: Self.tickSeconds(polling))
         logger.info(
             "adaptive polling started",
             metadata: [
@@ -79,6 +79,9 @@ final class AdaptivePoller: Sendable {
                 "max_staleness": "\(polling.maxStalenessSeconds)s", "budget_share": "\(polling.budgetShare)",
             ])
         var reason = "adaptive polling cancelled"
+        // Requests owed by the pace and not yet sent; a tick adds the time since the last one's worth.
+        var credit = 0.0
+        var lastTick = ContinuousClock.now
         await withDiscardingTaskGroup { group in
             for await _ in timer.ticks {
                 if Task.isCancelled { break }
@@ -93,18 +96,28 @@ final class AdaptivePoller: Sendable {
                 }
                 if plan.configuration.polling != polling {
                     polling = plan.configuration.polling
-                    timer.repeatEvery(seconds: 1 / polling.adaptiveRequestsPerSecond)
+                    timer.repeatEvery(seconds: Self.tickSeconds(polling))
                     state.withLock { state in
                         state.scheduler.update(Self.schedulerSettings(polling))
                         state.fullBudgetPerSecond = Double(polling.requestBudget) / polling.budgetWindowSeconds
                     }
                 }
                 await followTrackedUsers(pacer: plan.poller.pacer)
-                guard let batch = takeBatch(polling) else { continue }
+                let now = ContinuousClock.now
+                let rate = polling.adaptiveRequestsPerSecond
+                let elapsed =
+                    Double((now - lastTick).components.attoseconds) / 1e18
+                    + Double((now - lastTick).components.seconds)
+                lastTick = now
+                // A tick that came late owes more, up to two ticks' worth (a stall is not made up in a burst).
+                credit = min(credit + rate * elapsed, max(1, 2 * rate * Self.tickSeconds(polling)))
                 let poller = plan.poller
-                group.addTask {
-                    await self.poll(batch, with: poller, batchFinished: batchFinished)
-                    await self.recordFinishedSweeps(sweepFinished)
+                while credit >= 1, let batch = takeBatch(polling) {
+                    credit -= 1
+                    group.addTask {
+                        await self.poll(batch, with: poller, batchFinished: batchFinished)
+                        await self.recordFinishedSweeps(sweepFinished)
+                    }
                 }
             }
         }
@@ -117,6 +130,15 @@ final class AdaptivePoller: Sendable {
         var ids: [String]
         var slots: [Int]
         var generation: Int
+    }
+
+    /// Seconds between ticks: one request per tick at low rates; at high ones up to five ticks a second, each
+    /// sending the requests owed since the last together, as many as leave one of `maxConcurrentRequests` free.
+    /// Waking every 40 ms for one request each cost the daemon more than the requests themselves: at 25 requests
+    /// a second and 100,000 users, 10.3 % of a core (7.2 % with 0.2 s ticks) against fixed cycles' 3.9 %.
+    static func tickSeconds(_ polling: PollingSettings) -> Double {
+        let rate = polling.adaptiveRequestsPerSecond
+        return max(1 / rate, min(0.2, Double(polling.maxConcurrentRequests - 1) / rate))
     }
 
     /// The next batch, or nil when the request slots are full, too many changes wait for the store, or nobody is

@@ -193,7 +193,14 @@ struct AdaptiveScheduler {
 
     /// The weight of a user changing at `rate`: λ^exponent.
     func weight(rate: Double) -> Double {
-        settings.weightExponent == 0.5 ? rate.squareRoot() : pow(rate, settings.weightExponent)
+        switch settings.weightExponent {
+        case 0.5: return rate.squareRoot()
+        // x^¾ = √x · ⁴√x: two square roots are several times cheaper than `pow`, and this runs per observation.
+        case 0.75:
+            let root = rate.squareRoot()
+            return root * root.squareRoot()
+        default: return pow(rate, settings.weightExponent)
+        }
     }
 
     /// The interval after which a user with weight `weight` is due again.
@@ -222,6 +229,9 @@ struct AdaptiveScheduler {
     /// Returns true when the change completed the running sweep (its last unanswered users left).
     @discardableResult
     mutating func track(_ newIDs: [String], now: Double) -> Bool {
+        // A resolution that found the same users (the usual case, and the first one after start): nothing to do,
+        // and no second copy of every array at 100,000 users.
+        if newIDs == ids { return false }
         var old: [String: Int] = [:]
         old.reserveCapacity(ids.count)
         for (slot, id) in ids.enumerated() { old[id] = slot }

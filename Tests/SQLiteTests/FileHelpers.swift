@@ -1,11 +1,11 @@
 import Foundation
+import TestSupport
 
-/// Runs `body` with the path of a fresh, empty directory that is removed afterwards, whatever the test did.
+/// Runs `body` with the path of a fresh, empty directory that is removed afterwards, whatever the test did
+/// (TestSupport's `TemporaryDirectory`, the one type for it in every test target).
 func withTemporaryDirectory<T>(_ body: (String) throws -> T) throws -> T {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("sqlite-tests-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: url) }
-    return try body(url.path)
+    let directory = TemporaryDirectory("sqlite-tests")
+    return try withExtendedLifetime(directory) { try body(directory.path) }
 }
 
 /// Size of the file at `path` in bytes, or nil when there is no such file.
