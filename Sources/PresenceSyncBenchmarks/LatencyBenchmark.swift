@@ -2,7 +2,6 @@ import Foundation
 import GraphSimulator
 import Logging
 import PresenceSync
-import Synchronization
 
 /// The latency benchmark behind `presence-sync benchmark-latency`: how late the daemon sees presence change.
 ///
@@ -104,16 +103,16 @@ public struct LatencyBenchmark: Sendable {
         var daemon: BenchmarkChild?
         do {
             let config = try writeConfiguration(simulator: simulator, settings: settings, mode: mode, in: directory)
-            let exited = Exited()
             daemon = try BenchmarkChild(
                 name: "daemon", executable: "/proc/self/exe", arguments: ["run", "--config", config],
-                errorLog: directory.appendingPathComponent("daemon.log"), onExit: { exited.record($0) })
+                errorLog: directory.appendingPathComponent("daemon.log"), onExit: { _ in })
+            let child = daemon!
             let pid = daemon!.pid
             let memory = MemorySampler(pid: pid)
             defer { memory.stop() }
             // The first sweep observes everyone once (the initial load); the window starts after it.
             let sweepSeconds = ceil(Double(users) / 650) / requestsPerSecond
-            try await wait(seconds: max(warmupSeconds ?? 0, sweepSeconds + 5), exited)
+            try await wait(seconds: max(warmupSeconds ?? 0, sweepSeconds + 5), child)
             guard let start = BenchmarkProcessSample.current(pid: pid) else {
                 throw BenchmarkError("the daemon's /proc entry is gone")
             }
@@ -121,13 +120,13 @@ public struct LatencyBenchmark: Sendable {
             let requestsBefore = simulator.presenceRequests.count
             // The staleness counted from here: the first sweep (start-up, sign-in) is not the steady state.
             simulator.resetUnservedGaps()
-            try await wait(seconds: seconds, exited)
+            try await wait(seconds: seconds, child)
             guard let end = BenchmarkProcessSample.current(pid: pid) else {
                 throw BenchmarkError("the daemon's /proc entry is gone")
             }
             let windowEnd = Timestamp.now().millisecondsSinceEpoch
             let requests = simulator.presenceRequests.count - requestsBefore
-            try await wait(seconds: tailSeconds ?? maxStalenessSeconds, exited)
+            try await wait(seconds: tailSeconds ?? maxStalenessSeconds, child)
             await daemon!.stop(grace: .seconds(30))
             memory.stop()
             let changes = simulator.realChanges(upToMilliseconds: Timestamp.now().millisecondsSinceEpoch)
@@ -155,10 +154,10 @@ public struct LatencyBenchmark: Sendable {
     }
 
     /// Sleeps `seconds`, failing at once if the daemon exits meanwhile.
-    private func wait(seconds: Double, _ exited: Exited) async throws {
+    private func wait(seconds: Double, _ daemon: BenchmarkChild) async throws {
         let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
         while ContinuousClock.now < deadline {
-            if let exit = exited.exit { throw BenchmarkError("the daemon \(exit) early; see daemon.log") }
+            if let exit = daemon.ended { throw BenchmarkError("the daemon \(exit) early; see daemon.log") }
             try await Task.sleep(for: min(.milliseconds(250), deadline - .now))
         }
     }
@@ -315,11 +314,4 @@ enum LatencyMatch {
             isOutOfOffice: presence.isOutOfOffice, outOfOfficeMessage: presence.outOfOfficeMessage,
             workLocationType: presence.workLocationType)
     }
-}
-
-/// The daemon's exit, once it happened.
-private final class Exited: Sendable {
-    private let state = Mutex<BenchmarkChild.Exit?>(nil)
-    func record(_ exit: BenchmarkChild.Exit) { state.withLock { $0 = exit } }
-    var exit: BenchmarkChild.Exit? { state.withLock { $0 } }
 }

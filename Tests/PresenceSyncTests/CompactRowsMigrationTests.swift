@@ -89,8 +89,13 @@ struct CompactRowsMigrationTests {
             _ = await child.waitForExit()
             let version = try Self.userVersion(path)
             killedMidway = child.terminatedBySignal && version == 8
-            #expect(version == 8 || version == Int32(Schema.migrations.count), "attempt \(attempt)")
-            if version != 8 { break }
+            // Each migration commits on its own: a kill that came after migration 9 leaves a later, whole version.
+            #expect(version >= 8 && version <= Int32(Schema.migrations.count), "attempt \(attempt)")
+            if version != 8 {
+                // Too late for this attempt (a loaded machine): start again from a schema 8 file.
+                for file in [path, wal, path + "-shm"] { try? FileManager.default.removeItem(atPath: file) }
+                try Schema8File(users: 2_000, rounds: 60).write(path: path)
+            }
         }
         #expect(killedMidway, "the child was killed while migrating")
         #expect(try Schema8File.documentedRows(path) == before, "a killed migration changed nothing")

@@ -10,26 +10,26 @@ struct RequestPacerTests {
 
     @Test("below the limit a request may start now")
     func belowLimit() {
-        #expect(RequestPacer.earliestStart(starts: [], now: Self.at(0), limit: 3, window: .seconds(1)) == nil)
+        #expect(RequestBudget.earliestStart(starts: [], now: Self.at(0), limit: 3, window: .seconds(1)) == nil)
         let starts = [Self.at(0), Self.at(10)]
-        #expect(RequestPacer.earliestStart(starts: starts, now: Self.at(20), limit: 3, window: .seconds(1)) == nil)
+        #expect(RequestBudget.earliestStart(starts: starts, now: Self.at(20), limit: 3, window: .seconds(1)) == nil)
     }
 
     @Test("at the limit the next start waits until the oldest counted start leaves the window")
     func atLimit() {
         let starts = [Self.at(0), Self.at(100), Self.at(200)]
         #expect(
-            RequestPacer.earliestStart(starts: starts, now: Self.at(300), limit: 3, window: .seconds(1))
+            RequestBudget.earliestStart(starts: starts, now: Self.at(300), limit: 3, window: .seconds(1))
                 == Self.at(1000))
         #expect(
-            RequestPacer.earliestStart(starts: starts, now: Self.at(300), limit: 2, window: .seconds(1))
+            RequestBudget.earliestStart(starts: starts, now: Self.at(300), limit: 2, window: .seconds(1))
                 == Self.at(1100))
     }
 
     @Test("starts older than the window no longer count")
     func expired() {
         let starts = [Self.at(0), Self.at(100), Self.at(1200)]
-        #expect(RequestPacer.earliestStart(starts: starts, now: Self.at(1300), limit: 2, window: .seconds(1)) == nil)
+        #expect(RequestBudget.earliestStart(starts: starts, now: Self.at(1300), limit: 2, window: .seconds(1)) == nil)
     }
 
     @Test("the actor never lets more than the limit start within one window")

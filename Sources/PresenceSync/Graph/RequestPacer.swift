@@ -57,13 +57,6 @@ public actor RequestPacer {
     public func answered() {
         budget.answered()
     }
-
-    /// When the next request may start: nil if now, else the instant the oldest counted request leaves the window.
-    static func earliestStart(
-        starts: [ContinuousClock.Instant], now: ContinuousClock.Instant, limit: Int, window: Duration
-    ) -> ContinuousClock.Instant? {
-        RequestBudget.earliestStart(starts: starts, now: now, limit: limit, window: window)
-    }
 }
 
 /// The pacer's rules as a value: which request may start when, given the starts so far and Graph's throttling.

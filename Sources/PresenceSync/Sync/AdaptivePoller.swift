@@ -31,8 +31,8 @@ final class AdaptivePoller: Sendable {
         var sweepsFinished = 0
         /// Sweeps finished that are not yet recorded (recording awaits the store).
         var finished: [(summary: CycleSummary, pacer: RequestPacer, elapsed: Duration)] = []
-        /// The app's whole request budget per second, which `budgetUse` is a share of.
-        var fullBudgetPerSecond = 50.0
+        /// The polling settings in force (the plan's, read at every tick).
+        var polling: PollingSettings
     }
 
     private let trackedUsers: TrackedUsers
@@ -49,17 +49,11 @@ final class AdaptivePoller: Sendable {
         self.state = Mutex(
             State(
                 scheduler: AdaptiveScheduler(settings: Self.schedulerSettings(settings), now: 0),
-                summary: CycleSummary(number: 1, startedAt: .now(), users: 0), sweepStart: now))
+                summary: CycleSummary(number: 1, startedAt: .now(), users: 0), sweepStart: now, polling: settings))
     }
 
     /// Sweeps finished since `run` first started.
     var sweepsFinished: Int { state.withLock { $0.sweepsFinished } }
-
-    /// Seconds since the least recently observed tracked user was observed.
-    var stalestSeconds: Double {
-        let now = seconds(.now)
-        return state.withLock { $0.scheduler.stalestAge(now: now) }
-    }
 
     /// Runs until cancelled, until `schedule`'s plan switches to fixed polling, or until `maxSweeps` sweeps have
     /// finished; the requests in flight finish first. `batchFinished` is the watchdog's sign of progress.
@@ -68,7 +62,7 @@ final class AdaptivePoller: Sendable {
         sweepFinished: @escaping SweepHandler
     ) async -> String {
         var polling = schedule.plan.configuration.polling
-        state.withLock { $0.fullBudgetPerSecond = Double(polling.requestBudget) / polling.budgetWindowSeconds }
+        state.withLock { $0.polling = polling }
         let timer = CycleTimer()
         defer { timer.cancel() }
         timer.repeatEvery(seconds: Self.tickSeconds(polling))
@@ -99,7 +93,7 @@ final class AdaptivePoller: Sendable {
                     timer.repeatEvery(seconds: Self.tickSeconds(polling))
                     state.withLock { state in
                         state.scheduler.update(Self.schedulerSettings(polling))
-                        state.fullBudgetPerSecond = Double(polling.requestBudget) / polling.budgetWindowSeconds
+                        state.polling = polling
                     }
                 }
                 await followTrackedUsers(pacer: plan.poller.pacer)
@@ -246,8 +240,10 @@ final class AdaptivePoller: Sendable {
             }
             // A new pacer (after a reload) starts from zero: count from there.
             recorded.count(since: counts.requests >= before.requests ? before : RequestPacer.Counts(), now: counts)
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            let fullRate = state.withLock { $0.fullBudgetPerSecond }
+            let seconds = elapsed / .seconds(1)
+            // A share of the app's whole budget, not of the adaptive share.
+            let polling = state.withLock { $0.polling }
+            let fullRate = Double(polling.requestBudget) / polling.budgetWindowSeconds
             if seconds > 0 { recorded.budgetUse = Double(recorded.requests) / seconds / fullRate }
             do {
                 try await store.recordCycle(recorded)
@@ -260,9 +256,8 @@ final class AdaptivePoller: Sendable {
 
     /// Brings the scheduler's users up to date with `trackedUsers` when a resolution replaced them.
     private func followTrackedUsers(pacer: RequestPacer) async {
-        let version = trackedUsers.version
-        guard state.withLock({ $0.trackedVersion != version }) else { return }
         let (ids, current) = trackedUsers.currentWithVersion
+        guard state.withLock({ $0.trackedVersion != current }) else { return }
         let now = seconds(.now)
         state.withLock { state in
             state.trackedVersion = current
@@ -274,8 +269,7 @@ final class AdaptivePoller: Sendable {
     }
 
     private func seconds(_ instant: ContinuousClock.Instant) -> Double {
-        let elapsed = instant - origin
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        (instant - origin) / .seconds(1)
     }
 
     private static func schedulerSettings(_ polling: PollingSettings) -> AdaptiveScheduler.Settings {

@@ -14,10 +14,8 @@ public final class TrackedUsers: Sendable {
     /// The ids in force now.
     public var current: [String] { state.withLock { $0.ids } }
 
-    /// Grows by one with every replacement, so that adaptive polling sees a new resolution without comparing ids.
-    public var version: Int { state.withLock { $0.version } }
-
-    /// The ids in force now and their version.
+    /// The ids in force now and their version, which grows by one with every replacement (adaptive polling sees a
+    /// new resolution without comparing ids).
     public var currentWithVersion: (ids: [String], version: Int) { state.withLock { $0 } }
 
     /// Replaces the ids; the next cycle polls the new ones.
