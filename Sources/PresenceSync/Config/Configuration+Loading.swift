@@ -231,6 +231,8 @@ extension Configuration {
         settings.outboxRetentionHours =
             try reader.number("outboxRetentionHours", in: 0...87_600) ?? settings.outboxRetentionHours
         settings.webhooks = try parseWebhooks(&reader, environment: environment, baseDirectory: baseDirectory)
+        settings.postgresql = try parsePostgresMirrors(
+            &reader, environment: environment, baseDirectory: baseDirectory)
         try reader.finish()
         return settings
     }

@@ -34,6 +34,7 @@ extension Configuration {
         applied.logLevel = new.logLevel
         applied.events.stdout = new.events.stdout
         applied.events.webhooks = new.events.webhooks
+        applied.events.postgresql = new.events.postgresql
 
         var restart: [String] = []
         func note(_ key: String, _ differs: Bool) { if differs { restart.append(key) } }

@@ -148,6 +148,8 @@ public struct EventSettings: Sendable, Equatable {
     public var outboxRetentionHours: Double = 24
     /// Webhook endpoints fed from the outbox, each with its own cursor (`events.webhooks`).
     public var webhooks: [WebhookEndpoint] = []
+    /// PostgreSQL databases that mirror the history, each with its own cursor (`events.postgresql`).
+    public var postgresql: [PostgresMirrorSettings] = []
 
     public init(stdout: Bool = true, source: String) {
         self.stdout = stdout

@@ -57,6 +57,9 @@ public struct WebhookEndpoint: Sendable, Equatable {
 }
 
 extension EventSettings {
-    /// The cursor names of the configured sinks that read the outbox (`stdout`, `webhook:<name>`).
-    public var outboxSinks: [String] { (stdout ? ["stdout"] : []) + webhooks.map(\.cursorName) }
+    /// The cursor names of the configured sinks that read the outbox (`stdout`, `webhook:<name>`,
+    /// `postgresql:<name>`).
+    public var outboxSinks: [String] {
+        (stdout ? ["stdout"] : []) + webhooks.map(\.cursorName) + postgresql.map(\.cursorName)
+    }
 }

@@ -4,6 +4,10 @@
 public protocol DeliveryRecorder: Sendable {
     /// One request to `endpoint` carrying `events` events ended with `outcome`.
     func webhookRequestFinished(endpoint: String, outcome: DeliveryOutcome, events: Int)
+    /// The PostgreSQL mirror `sink` committed a page of `changes` changes.
+    func postgresMirrorWrote(sink: String, changes: Int)
+    /// The PostgreSQL mirror `sink` failed (connection, sign-in, schema or write) and will try again.
+    func postgresMirrorFailed(sink: String)
 }
 
 /// How one webhook request ended, as counted in `presence_sync_webhook_requests_total{outcome=...}`.

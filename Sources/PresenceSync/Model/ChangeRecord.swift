@@ -13,11 +13,16 @@ public struct ChangeRecord: Sendable, Equatable {
     public var changedFields: [PresenceField]
     /// When the new state was observed: its history row's valid_from.
     public var since: Timestamp
+    /// The history row of `previous`, which this change closed; nil for a first observation, and for events that
+    /// a migration from schema 8 kept without their history rows.
+    public var previousHistoryID: Int64?
 
     public init(
         historyID: Int64, userID: String, previous: PresenceState?, previousSince: Timestamp?,
-        current: PresenceState, sequenceNumber: String?, changedFields: [PresenceField], since: Timestamp
+        current: PresenceState, sequenceNumber: String?, changedFields: [PresenceField], since: Timestamp,
+        previousHistoryID: Int64? = nil
     ) {
+        self.previousHistoryID = previousHistoryID
         self.historyID = historyID
         self.userID = userID
         self.previous = previous

@@ -8,6 +8,8 @@ extension Daemon {
         let transport: WebhookTransport
         let extraSink: (any EventSink)?
         let environment: [String: String]
+        /// Put on every row a PostgreSQL mirror writes.
+        let tenantID: String
         let recorder: (any DeliveryRecorder)?
         let logger: Logger
 
@@ -51,6 +53,17 @@ extension Daemon {
                         WebhookDispatcher(
                             endpoint: endpoint, secrets: secrets, store: store, transport: transport,
                             source: events.source, logger: logger, recorder: recorder)
+                    })
+            }
+            for mirror in events.postgresql {
+                let recorder = self.recorder
+                let environment = self.environment
+                let tenantID = self.tenantID
+                plans.append(
+                    OutboxReaders.Plan(name: mirror.cursorName, settings: .postgresql(mirror)) {
+                        PostgresMirror(
+                            settings: mirror, store: store, tenantID: tenantID, environment: environment,
+                            logger: logger, recorder: recorder)
                     })
             }
             return plans

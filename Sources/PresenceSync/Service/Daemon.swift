@@ -87,7 +87,7 @@ public final class Daemon: Sendable {
         let transport = WebhookTransport()
         let readerFactory = OutboxReaderFactory(
             store: store, transport: transport, extraSink: options.extraSink, environment: options.environment,
-            recorder: metrics, logger: logger)
+            tenantID: configuration.tenantID, recorder: metrics, logger: logger)
         let readerPlans: [OutboxReaders.Plan]
         do {
             readerPlans = try readerFactory.plans(for: configuration)

@@ -50,6 +50,8 @@ public final class DaemonMetrics: GraphMetricsRecorder, DeliveryRecorder {
     private let backlogs = Mutex<[String: (count: CoreMetrics.Gauge, age: CoreMetrics.Gauge)]>([:])
     /// One counter per (endpoint, outcome) for requests and for the events they carried, created on first use.
     private let deliveries = Mutex<[String: (requests: CoreMetrics.Counter, events: CoreMetrics.Counter)]>([:])
+    /// One counter per PostgreSQL mirror and outcome (`written` changes, `failures`), created on first use.
+    private let mirrorCounters = Mutex<[String: CoreMetrics.Counter]>([:])
     private let readiness = Mutex(Readiness())
 
     private struct Readiness {
@@ -179,6 +181,26 @@ public final class DaemonMetrics: GraphMetricsRecorder, DeliveryRecorder {
         }
         counters.requests.increment()
         counters.events.increment(by: events)
+    }
+
+    /// Records a page the PostgreSQL mirror `sink` committed: `presence_sync_postgresql_changes_total{sink}`.
+    public func postgresMirrorWrote(sink: String, changes: Int) {
+        mirrorCounter("presence_sync_postgresql_changes_total", sink: sink).increment(by: changes)
+    }
+
+    /// Records a failure of the mirror `sink`: `presence_sync_postgresql_failures_total{sink}`.
+    public func postgresMirrorFailed(sink: String) {
+        mirrorCounter("presence_sync_postgresql_failures_total", sink: sink).increment()
+    }
+
+    private func mirrorCounter(_ label: String, sink: String) -> CoreMetrics.Counter {
+        mirrorCounters.withLock { counters in
+            let key = "\(label)\u{0}\(sink)"
+            if let existing = counters[key] { return existing }
+            let made = CoreMetrics.Counter(label: label, dimensions: [("sink", sink)], factory: factory)
+            counters[key] = made
+            return made
+        }
     }
 
     public func presenceBatchAnswered(status: Int, latency: Duration) {

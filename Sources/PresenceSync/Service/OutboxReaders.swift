@@ -24,6 +24,7 @@ final class OutboxReaders: Sendable {
     enum Settings: Sendable, Equatable {
         case standardOutput(stdout: Bool)
         case webhook(WebhookEndpoint, secretKeys: [[UInt8]])
+        case postgresql(PostgresMirrorSettings)
     }
 
     private struct Running: Sendable {

@@ -25,13 +25,14 @@ enum Outbox {
     ) throws -> [ChangeRecord] {
         let select = try db.cachedStatement(
             """
-            SELECT h.id, k.user_id, h.valid_from, h.sequence_number, h.changed, \(codes("h")), p.valid_from, \(codes("p"))
+            SELECT h.id, k.user_id, h.valid_from, h.sequence_number, h.changed, \(codes("h")), p.valid_from, \(codes("p")),
+                   h.previous
             FROM \(StoreLayout.eventSource) WHERE h.id > ?1 ORDER BY h.id LIMIT ?2
             """)
         var rows:
             [(
                 id: Int64, userID: String, since: Int64, sequence: Value, changed: Int64, codes: StateCodes,
-                previousSince: Int64?, previous: StateCodes?
+                previousSince: Int64?, previous: StateCodes?, previousID: Int64?
             )] = []
         rows.reserveCapacity(min(limit, 4096))
         try select.query([.integer(historyID), .integer(Int64(limit))]) { row in
@@ -39,7 +40,8 @@ enum Outbox {
             rows.append(
                 (
                     row.int64(0), row.text(1) ?? "", row.int64(2), row.value(3), row.int64(4), StateCodes(row, from: 5),
-                    hasPrevious ? row.int64(11) : nil, hasPrevious ? StateCodes(row, from: 12) : nil
+                    hasPrevious ? row.int64(11) : nil, hasPrevious ? StateCodes(row, from: 12) : nil,
+                    hasPrevious ? row.int64(18) : nil
                 ))
         }
         var records: [ChangeRecord] = []
@@ -52,7 +54,8 @@ enum Outbox {
                     previousSince: row.previousSince.map(Timestamp.init(millisecondsSinceEpoch:)),
                     current: try vocabulary.state(row.codes, db),
                     sequenceNumber: StoreLayout.sequenceText(row.sequence),
-                    changedFields: StoreLayout.fields(row.changed), since: Timestamp(millisecondsSinceEpoch: row.since))
+                    changedFields: StoreLayout.fields(row.changed), since: Timestamp(millisecondsSinceEpoch: row.since),
+                    previousHistoryID: row.previousID)
             )
         }
         let legacy = try db.cachedStatement(

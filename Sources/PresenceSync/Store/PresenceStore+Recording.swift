@@ -196,7 +196,7 @@ extension PresenceStore {
                     historyID: change.historyID, userID: observation.userID, previous: previousState,
                     previousSince: change.previous?.since, current: state ?? observation.state,
                     sequenceNumber: observation.sequenceNumber, changedFields: StoreLayout.fields(change.changed),
-                    since: change.since))
+                    since: change.since, previousHistoryID: change.previous?.historyID))
         }
         return StoredChanges(count: pending.count, records: records)
     }

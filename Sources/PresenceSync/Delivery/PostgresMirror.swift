@@ -1,0 +1,257 @@
+import Logging
+import NIOCore
+import NIOSSL
+import PostgresNIO
+import Synchronization
+
+/// Mirrors the history into a PostgreSQL database: an outbox reader like a webhook endpoint, with its own cursor,
+/// backlog, retries and metrics.
+///
+/// It reads pages of changes after its cursor (never the whole backlog), writes each page in one transaction
+/// (`PostgresMirrorBatch`, idempotent), and only then moves its cursor forward; a crash or a failed commit sends
+/// the page again, and the rows already there are left as they are. A failure of any kind (server down, wrong
+/// password, missing permission, a schema that is not ours) is logged with the mirror's name and the cause, and
+/// retried with backoff on a new connection; the backlog waits in the SQLite history meanwhile, and polling and
+/// the other sinks are never held back (each reader runs on its own).
+public final class PostgresMirror: Sendable {
+    public let settings: PostgresMirrorSettings
+    private let store: any EventLog
+    private let tenantID: String
+    private let environment: [String: String]
+    private let logger: Logger
+    private let recorder: (any DeliveryRecorder)?
+    private let wake = WakeSignal()
+    private let position = Mutex(Position())
+    private let backoff: Backoff
+
+    /// How often the history is looked at when nobody signals.
+    static let idleRecheck = Duration.seconds(1)
+    /// How long the written cursor may lag behind the rows committed in PostgreSQL (a crash re-sends that many).
+    static let cursorWriteInterval = Duration.milliseconds(500)
+
+    private struct Position {
+        /// The last history id committed in PostgreSQL; nil until read from the SQLite cursor.
+        var mirrored: Int64?
+        var written: Int64 = 0
+        var writtenAt = ContinuousClock.now
+    }
+
+    /// - Parameter tenantID: put on every row, so several tenants can share one database.
+    public init(
+        settings: PostgresMirrorSettings, store: any EventLog, tenantID: String, environment: [String: String],
+        logger: Logger, recorder: (any DeliveryRecorder)? = nil
+    ) {
+        self.settings = settings
+        self.store = store
+        self.tenantID = tenantID
+        self.environment = environment
+        self.recorder = recorder
+        self.backoff = Backoff(
+            initial: .milliseconds(Int64(settings.retryInitialSeconds * 1000)),
+            maximum: .milliseconds(Int64(settings.retryMaxSeconds * 1000)))
+        var logger = logger
+        logger[metadataKey: "sink"] = "\(settings.cursorName)"
+        self.logger = logger
+    }
+
+    /// The cursor name in `outbox_cursors`.
+    public var name: String { settings.cursorName }
+
+    /// New changes were committed.
+    public func notify() { wake.signal() }
+
+    /// Mirrors until cancelled, reconnecting with backoff after every failure; saves the cursor when it stops.
+    public func run() async {
+        var failures = 0
+        while !Task.isCancelled {
+            do {
+                try await mirror { failures = 0 }
+            } catch {
+                guard !Task.isCancelled else { break }
+                failures += 1
+                let wait = backoff.wait(attempt: failures, jitter: Double.random(in: 0...1), retryAfter: nil)
+                logger.error(
+                    "PostgreSQL mirror failed; changes wait in the history and are sent when it is back",
+                    metadata: [
+                        "url": "\(settings.url)", "error": "\(PostgresMirrorFailure.describe(error, settings))",
+                        "attempt": "\(failures)", "retry_in_seconds": "\(Self.seconds(wait))",
+                    ])
+                recorder?.postgresMirrorFailed(sink: settings.name)
+                try? await Task.sleep(for: wait)
+            }
+        }
+        do {
+            try await writeCursor(force: true)
+        } catch {
+            logger.error("saving the cursor failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// One connection's life: connect, check the schema, then write pages until cancelled or a failure.
+    /// `connected` runs once the schema is ready (the failure count starts again).
+    private func mirror(connected: () -> Void) async throws {
+        let connection = try await connect()
+        do {
+            let schema = PostgresMirrorSchema(name: settings.schema)
+            try await schema.prepare(connection, logger: logger)
+            let batch = PostgresMirrorBatch(schema: schema, tenantID: tenantID, storeInstance: store.instanceID)
+            try await batch.prepare(connection, logger: logger)
+            connected()
+            logger.info(
+                "mirroring to PostgreSQL", metadata: ["url": "\(settings.url)", "schema": "\(settings.schema)"])
+            while !Task.isCancelled {
+                if try await writePage(batch, connection) == 0 { await wake.wait(timeout: Self.idleRecheck) }
+            }
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+        try? await connection.close()
+    }
+
+    /// Writes the next page after the cursor; returns how many changes it held.
+    private func writePage(_ batch: PostgresMirrorBatch, _ connection: PostgresConnection) async throws -> Int {
+        let cursor: Int64
+        if let mirrored = position.withLock({ $0.mirrored }) {
+            cursor = mirrored
+        } else {
+            cursor = try await store.outboxCursor(sink: name)
+            position.withLock { $0 = Position(mirrored: cursor, written: cursor) }
+        }
+        let records = try await store.outboxEvents(after: cursor, limit: settings.maxBatchEvents)
+        guard let last = records.last else {
+            try await writeCursor(force: false)
+            return 0
+        }
+        try await batch.write(records, connection, logger: logger)
+        position.withLock { $0.mirrored = last.historyID }
+        recorder?.postgresMirrorWrote(sink: settings.name, changes: records.count)
+        try await writeCursor(force: false)
+        return records.count
+    }
+
+    /// Writes the SQLite cursor if it moved and (unless `force`) the last write is `cursorWriteInterval` old.
+    private func writeCursor(force: Bool) async throws(StoreError) {
+        let due: Int64? = position.withLock { position in
+            guard let mirrored = position.mirrored, mirrored > position.written else { return nil }
+            guard force || ContinuousClock.now - position.writtenAt >= Self.cursorWriteInterval else { return nil }
+            return mirrored
+        }
+        guard let due else { return }
+        try await store.advanceOutboxCursor(sink: name, through: due)
+        position.withLock { position in
+            position.written = max(position.written, due)
+            position.writtenAt = .now
+        }
+    }
+
+    /// Connects and signs in, the password read now (a rotated file is picked up on the next connection).
+    private func connect() async throws -> PostgresConnection {
+        let password: String?
+        do {
+            password = try settings.password?.read(environment: environment)
+        } catch {
+            throw PostgresMirrorFailure(description: error.description)
+        }
+        var configuration: PostgresConnection.Configuration
+        switch settings.address {
+        case .unixSocket(let path):
+            configuration = .init(
+                unixSocketPath: path, username: settings.user, password: password, database: settings.database)
+        case .tcp(let host, let port):
+            configuration = .init(
+                host: host, port: port, username: settings.user, password: password, database: settings.database,
+                tls: try tls())
+        }
+        configuration.options.connectTimeout = .milliseconds(Int64(settings.connectTimeoutSeconds * 1000))
+        var connectionLogger = logger
+        // postgres-nio logs every query at debug; the daemon's own lines say what matters.
+        connectionLogger.logLevel = max(logger.logLevel, .notice)
+        return try await PostgresConnection.connect(
+            configuration: configuration, id: Int.random(in: 1...Int.max), logger: connectionLogger)
+    }
+
+    private func tls() throws -> PostgresConnection.Configuration.TLS {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        switch settings.tls {
+        case .disable:
+            return .disable
+        case .require:
+            configuration.certificateVerification = .none
+        case .verifyFull:
+            configuration.certificateVerification = .fullVerification
+            if let caFile = settings.caFile { configuration.trustRoots = .file(caFile) }
+        }
+        do {
+            return .require(try NIOSSLContext(configuration: configuration))
+        } catch {
+            throw PostgresMirrorFailure(description: "cannot set up TLS: \(error)")
+        }
+    }
+
+    private static func seconds(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        return String(format3: Double(seconds) + Double(attoseconds) / 1e18)
+    }
+}
+
+extension String {
+    /// A number with three decimals, without Foundation's `String(format:)`.
+    fileprivate init(format3 value: Double) {
+        let thousandths = Int64((value * 1000).rounded())
+        let fraction = String(thousandths % 1000)
+        self = "\(thousandths / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)"
+    }
+}
+
+/// Why the mirror could not write, in words that name the cause and never a secret.
+struct PostgresMirrorFailure: Error, CustomStringConvertible {
+    let description: String
+
+    /// postgres-nio's own descriptions are deliberately vague (they may be logged anywhere); this one keeps the
+    /// server's SQLSTATE and message and the network error, and says what the common causes mean. The query and its
+    /// binds are never included.
+    static func describe(_ error: any Error, _ settings: PostgresMirrorSettings) -> String {
+        if let failure = error as? PostgresMirrorFailure { return failure.description }
+        if let mismatch = error as? PostgresMirrorSchema.Mismatch { return mismatch.description }
+        if let transaction = error as? PostgresTransactionError {
+            let inner = transaction.closureError ?? transaction.commitError ?? transaction.beginError
+            return inner.map { describe($0, settings) } ?? "a transaction failed"
+        }
+        guard let psql = error as? PSQLError else { return "\(error)" }
+        if let info = psql.serverInfo {
+            let state = info[.sqlState] ?? "?"
+            let message = info[.message] ?? "no message"
+            let meaning: String
+            switch state {
+            case "28P01": meaning = "wrong password for user \(settings.user)"
+            case "28000": meaning = "the server refuses user \(settings.user) (pg_hba.conf)"
+            case "3D000": meaning = "database \(settings.database) does not exist"
+            case "42501": meaning = "user \(settings.user) lacks a permission the mirror needs"
+            case "57P01", "57P02", "57P03": meaning = "the server is shutting down or starting"
+            default: meaning = "the server refused"
+            }
+            return "\(meaning): \(message) (SQLSTATE \(state))"
+        }
+        var text = "\(psql.code)"
+        if let underlying = psql.underlying { text += ": \(underlying)" }
+        switch psql.code {
+        case .connectionError: return "cannot connect to \(settings.address.text): \(text)"
+        case .sslUnsupported: return "the server does not offer TLS (tls is '\(settings.tls.rawValue)')"
+        case .serverClosedConnection: return "the server closed the connection (\(text))"
+        default: return text
+        }
+    }
+}
+
+extension PostgresMirrorSettings.Address {
+    /// Where the server is, for messages.
+    var text: String {
+        switch self {
+        case .tcp(let host, let port): "\(host):\(port)"
+        case .unixSocket(let path): path
+        }
+    }
+}
+
+extension PostgresMirror: OutboxReader {}
