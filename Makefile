@@ -4,12 +4,14 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # System packages the build and tests need: SQLite's headers and library, and the sqlite3 CLI the tests and
 # operators use to read the database while the daemon runs.
 SYSTEM_PACKAGES := libsqlite3-dev sqlite3
+## The tests also start throwaway PostgreSQL servers (the PostgreSQL mirror's tests); only `make test` needs it.
+TEST_PACKAGES := postgresql
 
 .PHONY: deps build release demo test fuzz bench bench-delivery storage-floor clean install uninstall unit-check
 
 ## Install missing system packages (Debian/Ubuntu).
 deps:
-	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(SYSTEM_PACKAGES) $(EXTRA_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		$(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends $$missing; \
@@ -28,7 +30,8 @@ demo: deps
 	$(SWIFT) run presence-sync demo
 
 ## Every test: unit, integration (daemon + simulator over loopback), process and signal tests.
-test: deps
+test:
+	@$(MAKE) --no-print-directory deps EXTRA_PACKAGES="$(TEST_PACKAGES)"
 	$(SWIFT) test
 
 ## The answer scanner fuzzed against Foundation's JSONSerialization for FUZZ_SECONDS (default 300), from FUZZ_SEED or

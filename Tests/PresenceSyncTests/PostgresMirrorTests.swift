@@ -1,4 +1,5 @@
 import Foundation
+import InMemoryLogging
 import Logging
 import SQLite
 import TestSupport
@@ -71,13 +72,13 @@ struct PostgresMirrorTests {
     }
 
     /// Runs `mirror` until `condition` holds (or 60 s pass); returns whether it held.
-    static func mirror(_ mirror: PostgresMirror, until condition: () throws -> Bool) async -> Bool {
+    static func mirror(_ mirror: PostgresMirror, until condition: () async throws -> Bool) async -> Bool {
         let task = Task { await mirror.run() }
         defer { task.cancel() }
         let deadline = ContinuousClock.now + .seconds(60)
         var held = false
         while ContinuousClock.now < deadline {
-            if (try? condition()) == true {
+            if (try? await condition()) == true {
                 held = true
                 break
             }
@@ -122,6 +123,142 @@ struct PostgresMirrorTests {
                 database: Self.database) == ["nul\u{FFFD}byte"]
         }
         #expect(withNUL)
+        await store.close()
+    }
+}
+
+extension PostgresMirrorTests {
+    @Test("a page sent again (a lost cursor, a retry) leaves the mirror exactly as it was")
+    func resendChangesNothing() async throws {
+        let fixture = try Fixture()
+        let directory = TemporaryDirectory()
+        let path = directory.file("p.db")
+        let store = try PresenceStore(path: path, logger: Self.logger)
+        try await Self.recordCycles(store, users: 30, cycles: 0..<5)
+        let expected = try MirrorComparison.sqliteHistory(path)
+        let mirror = PostgresMirror(
+            settings: fixture.settings, store: store, tenantID: "t", environment: [:], logger: Self.logger)
+        #expect(await Self.mirror(mirror) { try fixture.history(tenant: "t").count == expected.count })
+        let before = try fixture.history(tenant: "t")
+        let currentBefore = try fixture.current(tenant: "t")
+        // The cursor is lost: a new mirror (same name) sends the whole window again.
+        let writer = try Connection(path: path)
+        try writer.execute("DELETE FROM outbox_cursors WHERE sink = 'postgresql:main'")
+        try writer.close()
+        let again = PostgresMirror(
+            settings: fixture.settings, store: store, tenantID: "t", environment: [:], logger: Self.logger)
+        let last = try #require(Int64(expected.last?.split(separator: "|").first ?? ""))
+        #expect(await Self.mirror(again) { try await store.outboxCursor(sink: "postgresql:main") >= last })
+        #expect(try fixture.history(tenant: "t") == before)
+        #expect(try fixture.current(tenant: "t") == currentBefore)
+        #expect(before == expected)
+        await store.close()
+    }
+
+    @Test("two tenants mirror into one database and one query spans them")
+    func twoTenantsOneDatabase() async throws {
+        let fixture = try Fixture()
+        let directory = TemporaryDirectory()
+        var stores: [PresenceStore] = []
+        for (index, tenant) in ["contoso", "fabrikam"].enumerated() {
+            let store = try PresenceStore(path: directory.file("\(tenant).db"), logger: Self.logger)
+            try await Self.recordCycles(store, users: 10 + index * 5, cycles: 0..<3)
+            let mirror = PostgresMirror(
+                settings: fixture.settings, store: store, tenantID: tenant, environment: [:], logger: Self.logger)
+            let rows = try MirrorComparison.sqliteHistory(directory.file("\(tenant).db"))
+            #expect(await Self.mirror(mirror) { try fixture.history(tenant: tenant).count == rows.count })
+            #expect(try fixture.history(tenant: tenant) == rows)
+            stores.append(store)
+        }
+        let perTenant = try fixture.server.psql(
+            "SELECT tenant_id, count(*) FROM presence_sync.current GROUP BY tenant_id ORDER BY tenant_id",
+            database: Self.database)
+        #expect(perTenant == ["contoso|10", "fabrikam|15"])
+        for store in stores { await store.close() }
+    }
+
+    /// Runs a mirror over a store with a few changes until `logs` holds an error naming the mirror and `cause`.
+    static func failure(
+        _ settings: PostgresMirrorSettings, environment: [String: String] = [:], cause: String
+    ) async throws -> Bool {
+        let directory = TemporaryDirectory()
+        let store = try PresenceStore(path: directory.file("p.db"), logger: logger)
+        try await recordCycles(store, users: 5, cycles: 0..<2)
+        let logs = InMemoryLogHandler()
+        var logger = Logger(label: "mirror-failure") { _ in logs }
+        logger.logLevel = .info
+        let mirror = PostgresMirror(
+            settings: settings, store: store, tenantID: "t", environment: environment, logger: logger)
+        let logged = await Self.mirror(mirror) {
+            logs.entries.contains { entry in
+                entry.level == .error && entry.metadata["sink"] == "postgresql:\(settings.name)"
+                    && "\(entry.metadata["error"] ?? "")".contains(cause)
+            }
+        }
+        // Still failing, still retrying: nothing was written and the cursor did not move.
+        #expect(try await store.outboxCursor(sink: settings.cursorName) == 0)
+        #expect(
+            logs.entries.allSatisfy { !"\($0.message) \($0.metadata)".contains(environment["PGPASS"] ?? "\u{1}") })
+        await store.close()
+        return logged
+    }
+
+    @Test("a wrong password, a missing permission, a schema that is not ours: an error naming the mirror and why")
+    func failuresNameTheCause() async throws {
+        let fixture = try Fixture()
+        var wrongPassword = fixture.settings
+        wrongPassword.password = .environment("PGPASS")
+        #expect(try await Self.failure(wrongPassword, environment: ["PGPASS": "not-it-42"], cause: "wrong password"))
+
+        try fixture.server.psql("CREATE ROLE reader LOGIN PASSWORD 'reader-pw'")
+        var noPermission = fixture.settings
+        noPermission.user = "reader"
+        noPermission.password = .environment("PGPASS")
+        #expect(
+            try await Self.failure(
+                noPermission, environment: ["PGPASS": "reader-pw"], cause: "lacks a permission"))
+
+        try fixture.server.psql(
+            "CREATE SCHEMA crm AUTHORIZATION mirror; CREATE TABLE crm.accounts (id int)", database: Self.database)
+        var foreign = fixture.settings
+        foreign.schema = "crm"
+        #expect(try await Self.failure(foreign, cause: "not presence-sync's"))
+
+        var unreachable = fixture.settings
+        unreachable.address = .tcp(host: "127.0.0.1", port: 1)
+        #expect(try await Self.failure(unreachable, cause: "cannot connect to 127.0.0.1:1"))
+    }
+
+    @Test("while the server is down the changes wait; they are all written once it is back")
+    func serverDownThenBack() async throws {
+        let fixture = try Fixture()
+        let directory = TemporaryDirectory()
+        let path = directory.file("p.db")
+        let store = try PresenceStore(path: path, logger: Self.logger)
+        try await Self.recordCycles(store, users: 20, cycles: 0..<2)
+        let mirror = PostgresMirror(
+            settings: fixture.settings, store: store, tenantID: "t", environment: [:], logger: Self.logger)
+        let task = Task { await mirror.run() }
+        let first = try MirrorComparison.sqliteHistory(path).count
+        let start = ContinuousClock.now
+        while (try? fixture.history(tenant: "t").count) != first, ContinuousClock.now - start < .seconds(60) {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        try fixture.server.stop()
+        try await Self.recordCycles(store, users: 20, cycles: 2..<6)
+        mirror.notify()
+        let cursorWhileDown = try await store.outboxCursor(sink: "postgresql:main")
+        #expect(try await store.outboxBacklog(sink: "postgresql:main").count > 0)
+        try fixture.server.start()
+        let expected = try MirrorComparison.sqliteHistory(path)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline, (try? fixture.history(tenant: "t")) != expected {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        task.cancel()
+        await task.value
+        #expect(try fixture.history(tenant: "t") == expected)
+        #expect(try await store.outboxCursor(sink: "postgresql:main") > cursorWhileDown)
         await store.close()
     }
 }

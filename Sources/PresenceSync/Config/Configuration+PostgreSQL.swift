@@ -107,7 +107,7 @@ struct PostgresURL {
 
     init(_ text: String, key: String) throws(ConfigError) {
         guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased() else {
-            throw ConfigError(key: key, "'\(text)' is not a URL such as postgresql://user@db.example.com:5432/presence")
+            throw ConfigError(key: key, "is not a URL such as postgresql://user@db.example.com:5432/presence")
         }
         guard scheme == "postgresql" || scheme == "postgres" else {
             throw ConfigError(key: key, "scheme '\(scheme)' is not supported; use postgresql://")

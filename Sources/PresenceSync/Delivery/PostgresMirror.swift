@@ -100,6 +100,11 @@ public final class PostgresMirror: Sendable {
             logger.info(
                 "mirroring to PostgreSQL", metadata: ["url": "\(settings.url)", "schema": "\(settings.schema)"])
             while !Task.isCancelled {
+                // postgres-nio 1.33 never answers a query written to a closed connection (the write fails with no
+                // one to tell): look first, and reconnect through the failure path.
+                guard !connection.isClosed else {
+                    throw PostgresMirrorFailure(description: "the server closed the connection")
+                }
                 if try await writePage(batch, connection) == 0 { await wake.wait(timeout: Self.idleRecheck) }
             }
         } catch {
@@ -214,10 +219,6 @@ struct PostgresMirrorFailure: Error, CustomStringConvertible {
     static func describe(_ error: any Error, _ settings: PostgresMirrorSettings) -> String {
         if let failure = error as? PostgresMirrorFailure { return failure.description }
         if let mismatch = error as? PostgresMirrorSchema.Mismatch { return mismatch.description }
-        if let transaction = error as? PostgresTransactionError {
-            let inner = transaction.closureError ?? transaction.commitError ?? transaction.beginError
-            return inner.map { describe($0, settings) } ?? "a transaction failed"
-        }
         guard let psql = error as? PSQLError else { return "\(error)" }
         if let info = psql.serverInfo {
             let state = info[.sqlState] ?? "?"
@@ -255,3 +256,14 @@ extension PostgresMirrorSettings.Address {
 }
 
 extension PostgresMirror: OutboxReader {}
+
+extension PostgresConnection {
+    /// BEGIN, `body`, COMMIT. Unlike postgres-nio's `withTransaction` it sends no ROLLBACK after a failure: the
+    /// mirror drops the connection after any failure (which rolls the transaction back on the server), and a
+    /// ROLLBACK written to a connection the server already closed would never be answered.
+    func mirrorTransaction(logger: Logger, _ body: (PostgresConnection) async throws -> Void) async throws {
+        try await query("BEGIN", logger: logger)
+        try await body(self)
+        try await query("COMMIT", logger: logger)
+    }
+}

@@ -37,7 +37,7 @@ struct PostgresMirrorBatch {
         let current = schema.table("current")
         let stateColumns =
             "availability, activity, status_message, out_of_office, out_of_office_message, work_location, sequence_number"
-        try await connection.withTransaction(logger: logger) { connection in
+        try await connection.mirrorTransaction(logger: logger) { connection in
             try await connection.query(
                 """
                 INSERT INTO pg_temp.mirror_batch

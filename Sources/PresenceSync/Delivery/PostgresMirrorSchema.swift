@@ -34,7 +34,7 @@ struct PostgresMirrorSchema: Sendable {
     /// One transaction under an advisory lock, so two daemons starting together against one database do not race
     /// to create the same tables.
     func prepare(_ connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.withTransaction(logger: logger) { connection in
+        try await connection.mirrorTransaction(logger: logger) { connection in
             try await connection.query(
                 "SELECT pg_advisory_xact_lock(hashtext(\("presence-sync schema " + name)))", logger: logger)
             let tables = try await tableNames(connection, logger: logger)
@@ -75,10 +75,15 @@ struct PostgresMirrorSchema: Sendable {
         }
     }
 
-    /// The tables (and views) in the schema; empty when the schema does not exist.
+    /// The tables, views and sequences in the schema, whoever owns them (read from `pg_class`, which unlike
+    /// `information_schema` also lists what this user may not read); empty when the schema does not exist.
     private func tableNames(_ connection: PostgresConnection, logger: Logger) async throws -> Set<String> {
         let rows = try await connection.query(
-            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = \(name)", logger: logger)
+            """
+            SELECT c.relname::text FROM pg_catalog.pg_class AS c
+            JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+            WHERE n.nspname = \(name) AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+            """, logger: logger)
         var names = Set<String>()
         for try await (table) in rows.decode(String.self) { names.insert(table) }
         return names
