@@ -13,11 +13,15 @@ public struct ChangeRecord: Sendable, Equatable {
     public var changedFields: [PresenceField]
     /// When the new state was observed: its history row's valid_from.
     public var since: Timestamp
+    /// Why the record is sent: a live change (the default), a snapshot's state or a replayed change.
+    public var origin: EventOrigin
 
     public init(
         historyID: Int64, userID: String, previous: PresenceState?, previousSince: Timestamp?,
-        current: PresenceState, sequenceNumber: String?, changedFields: [PresenceField], since: Timestamp
+        current: PresenceState, sequenceNumber: String?, changedFields: [PresenceField], since: Timestamp,
+        origin: EventOrigin = .live
     ) {
+        self.origin = origin
         self.historyID = historyID
         self.userID = userID
         self.previous = previous
