@@ -6,10 +6,10 @@ import PresenceSync
 struct ReplayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
-        abstract: "Re-send the history since a time to a webhook endpoint, marked as replayed, with the original ids.",
+        abstract: "Re-send the history since a time to a sink, marked as replayed, with the original ids.",
         discussion: """
             Records the request in the database; the daemon (running, or when it next starts) re-sends the changes \
-            from TIME up to where the endpoint's cursor is now, a page at a time between its live events, each \
+            from TIME up to where the sink's cursor is now, a page at a time between its live events, each \
             with its first id and the CloudEvents attribute "replayed": true. A newer request replaces an \
             unfinished one. `outbox status` shows the progress.
             Example: presence-sync replay --sink crm --since 2026-11-29T08:00:00Z --config /etc/presence-sync/config.json
@@ -17,7 +17,7 @@ struct ReplayCommand: AsyncParsableCommand {
     )
 
     @Option(name: .long, help: "The daemon's configuration (names the sinks and the database).") var config: String
-    @Option(name: .long, help: "The webhook endpoint's name (events.webhooks[].name).") var sink: String
+    @Option(name: .long, help: "A webhook endpoint's name (events.webhooks[].name), or stdout.") var sink: String
     @Option(
         name: .long,
         help: "Re-send changes from this time: 2026-11-29T08:00:00Z, 2026-11-29 (local midnight), or an age (24h).")
@@ -36,26 +36,31 @@ struct ReplayCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingFailures {
             let configuration = loadConfigurationOrExit(config)
-            let name = sink.hasPrefix("webhook:") ? String(sink.dropFirst(8)) : sink
-            guard let endpoint = configuration.events.webhooks.first(where: { $0.name == name }) else {
-                let known = configuration.events.webhooks.map(\.name)
+            let webhook = sink.hasPrefix("webhook:") ? String(sink.dropFirst(8)) : sink
+            let cursorName: String
+            if sink == "stdout" && configuration.events.stdout {
+                cursorName = "stdout"
+            } else if let endpoint = configuration.events.webhooks.first(where: { $0.name == webhook }) {
+                cursorName = endpoint.cursorName
+            } else {
+                let known = configuration.events.outboxSinks
                 printError(
-                    "replay: no webhook endpoint named '\(sink)' in \(config)"
+                    "replay: no sink named '\(sink)' in \(config)"
                         + (known.isEmpty ? " (none is configured)" : " (configured: \(known.joined(separator: ", ")))"))
                 throw ExitCode(64)
             }
             let time = TimeText(utc: utc).parse(since, now: .now()) ?? .now()
             guard
                 let request = try OutboxMaintenance.requestReplay(
-                    path: configuration.databasePath, sink: endpoint.cursorName, since: time,
+                    path: configuration.databasePath, sink: cursorName, since: time,
                     newSinkWindowHours: configuration.events.outboxRetentionHours)
             else {
-                print("nothing to replay: \(endpoint.name) has delivered nothing recorded since \(time.iso8601)")
+                print("nothing to replay: \(cursorName) has delivered nothing recorded since \(time.iso8601)")
                 return
             }
             if let warning = request.warning { printError("replay: warning: \(warning)") }
             print(
-                "replay of \(request.backfill.total) events to \(endpoint.name) recorded (history ids "
+                "replay of \(request.backfill.total) events to \(cursorName) recorded (history ids "
                     + "\(request.backfill.first + 1) through \(request.backfill.through)); the daemon sends them "
                     + "beside its live events, `outbox status` shows the progress")
         }

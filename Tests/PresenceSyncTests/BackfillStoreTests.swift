@@ -138,4 +138,40 @@ struct BackfillStoreTests {
         #expect(replayed.map(\.historyID) == rounds.flatMap { $0.map(\.historyID) })
         await store.close()
     }
+
+    @Test("the stdout relay emits a replay beside its live events, marked replayed, and finishes it")
+    func relayReplays() async throws {
+        let directory = TemporaryDirectory()
+        let (store, rounds) = try await Self.fourHours(directory)
+        let newest = try #require(rounds[3].last?.historyID)
+        try await store.advanceOutboxCursor(sink: "stdout", through: newest)
+        let request = try #require(try await store.requestReplay(sink: "stdout", since: SinkStartTests.hoursAgo(2.5)))
+        let sink = CollectingSink()
+        let relay = OutboxRelay(
+            name: "stdout", store: store, sink: sink, source: "urn:test", pageSize: 7, idleRecheck: .milliseconds(20),
+            logger: Self.logger)
+        let task = Task { await relay.run() }
+        let live = try await store.record(OutboxTests.observations(round: 4), observedAt: .now())
+        relay.notify()
+        let expected = (rounds[2] + rounds[3]).map(\.historyID)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            let replayedCount = sink.events.filter { $0.change.origin != .live }.count
+            let liveCount = sink.events.filter { $0.change.origin == .live }.count
+            if replayedCount >= expected.count && liveCount >= live.count,
+                try await store.outboxBackfill(sink: "stdout") == nil
+            {
+                break
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        task.cancel()
+        await task.value
+        let replayed = sink.events.filter { $0.change.origin == .replay(request: request.backfill.requestedAt) }
+        #expect(replayed.map(\.change.historyID) == expected)
+        #expect(replayed.allSatisfy { $0.id == "\(store.instanceID):\($0.change.historyID)" })
+        #expect(sink.events.filter { $0.change.origin == .live }.map(\.change.historyID) == live.map(\.historyID))
+        #expect(try await store.outboxBackfill(sink: "stdout") == nil)
+        await store.close()
+    }
 }

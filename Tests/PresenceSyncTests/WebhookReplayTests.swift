@@ -160,7 +160,7 @@ struct WebhookReplayTests {
             ["replay", "--sink", "nope", "--since", "3h", "--config", config], environment: [:])
         #expect(await unknown.waitForExit() == 64)
         #expect(
-            unknown.standardError.contains("no webhook endpoint named 'nope'") && unknown.standardError.contains("crm"))
+            unknown.standardError.contains("no sink named 'nope'") && unknown.standardError.contains("crm"))
         let badTime = try ChildProcess(
             ["replay", "--sink", "crm", "--since", "last tuesday", "--config", config], environment: [:])
         #expect(await badTime.waitForExit() != 0)
@@ -170,7 +170,7 @@ struct WebhookReplayTests {
         let replay = try ChildProcess(
             ["replay", "--sink", "crm", "--since", "3h", "--config", config], environment: [:])
         #expect(await replay.waitForExit() == 0)
-        #expect(replay.standardOutput.contains("replay of 10 events to crm recorded"))
+        #expect(replay.standardOutput.contains("replay of 10 events to webhook:crm recorded"))
         let status = try ChildProcess(["outbox", "status", "--config", config], environment: [:])
         #expect(await status.waitForExit() == 0)
         #expect(status.standardOutput.contains("replay since") && status.standardOutput.contains("0 of 10 events sent"))

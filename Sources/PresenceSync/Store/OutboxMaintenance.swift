@@ -148,6 +148,13 @@ public enum OutboxMaintenance {
 }
 
 extension OutboxMaintenance {
+    /// The snapshot or replay `sink` is sending, if any (a cheap read, unlike `status`).
+    public static func backfill(path: String, sink: String) throws(StoreError) -> OutboxBackfill? {
+        try withConnection(path: path, operation: "reading the backfill of \(sink)", mode: .readOnly) { db in
+            try OutboxBackfills.active(sink: sink, db)
+        }
+    }
+
     /// Records a replay for `sink` (a cursor name) in the file at `path`: the daemon, running or started later,
     /// re-sends the history from `since` up to where the sink's cursor is now, beside its live events. A newer
     /// request replaces an unfinished one. Nil when there is nothing to re-send.
