@@ -14,7 +14,8 @@ enum OutboxBackfills {
     static let columns = "sink, kind, requested_at, first_id, through_id, position, total, since"
 
     /// Records a snapshot of every tracked user as of history id `asOf` for `sink` (replacing any unfinished
-    /// backfill); returns how many users it will send.
+    /// backfill: only a replay requested before the sink's first start can be there, for a consumer that has
+    /// received nothing yet and now gets every user's state instead); returns how many users it will send.
     static func beginSnapshot(sink: String, asOf: Int64, _ db: Connection) throws -> Int {
         let users = try db.cachedStatement("SELECT count(*) FROM current").queryOne { $0.int(0) } ?? 0
         try insert(
