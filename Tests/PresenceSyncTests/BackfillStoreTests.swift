@@ -154,7 +154,8 @@ struct BackfillStoreTests {
         let live = try await store.record(OutboxTests.observations(round: 4), observedAt: .now())
         relay.notify()
         let expected = (rounds[2] + rounds[3]).map(\.historyID)
-        let deadline = ContinuousClock.now + .seconds(10)
+        // Generous: the whole suite runs in parallel on two cores (it returns as soon as everything arrived).
+        let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             let replayedCount = sink.events.filter { $0.change.origin != .live }.count
             let liveCount = sink.events.filter { $0.change.origin == .live }.count
