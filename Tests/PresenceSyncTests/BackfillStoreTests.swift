@@ -133,9 +133,14 @@ struct BackfillStoreTests {
         try await store.advanceOutboxCursor(sink: "webhook:a", through: newest)
         let request = try #require(
             try await store.requestReplay(sink: "webhook:a", since: SinkStartTests.hoursAgo(10)))
-        _ = try await store.pruneHistory(before: .now(), sinks: ["webhook:a"])
+        let pinned = try await store.pruneHistory(before: .now(), sinks: ["webhook:a"])
         let replayed = try await Self.drain(store, request.backfill, limit: 50)
-        #expect(replayed.map(\.historyID) == rounds.flatMap { $0.map(\.historyID) })
+        #expect(pinned.rowsDeleted == 0 && replayed.map(\.historyID) == rounds.flatMap { $0.map(\.historyID) })
+        // A replay of a sink no longer configured holds nothing back, as its cursor does not.
+        try await store.advanceOutboxCursor(sink: "webhook:gone", through: newest)
+        _ = try #require(try await store.requestReplay(sink: "webhook:gone", since: SinkStartTests.hoursAgo(10)))
+        let pruned = try await store.pruneHistory(before: .now(), sinks: ["webhook:a"])
+        #expect(pruned.rowsDeleted == 3 * OutboxTests.users.count)
         await store.close()
     }
 

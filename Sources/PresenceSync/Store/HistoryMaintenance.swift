@@ -68,11 +68,13 @@ public enum HistoryMaintenance {
                         $0.isNull(0) ? Int64.max : $0.int64(0)
                     } ?? Int64.max
             }
-            // A replay in progress reads on from its position like a cursor: its rows stay until it is done.
-            let replaying =
-                try db.cachedStatement("SELECT min(position) FROM outbox_backfills WHERE kind = 'replay'").queryOne {
-                    $0.isNull(0) ? Int64.max : $0.int64(0)
-                } ?? Int64.max
+            // A replay in progress reads on from its position like a cursor: its rows stay until it is done (a
+            // replay of a sink no longer configured is ignored, as its cursor is).
+            var replaying = Int64.max
+            try db.cachedStatement("SELECT sink, position FROM outbox_backfills WHERE kind = 'replay'").query { row in
+                guard sinks?.contains(row.text(0) ?? "") ?? true else { return }
+                replaying = min(replaying, row.int64(1))
+            }
             let delivered = min(deliveredBySinks, replaying)
             var needed = Int64.max
             for sql in [
