@@ -13,11 +13,21 @@ import SQLite
 enum OutboxBackfills {
     static let columns = "sink, kind, requested_at, first_id, through_id, position, total, since"
 
+    /// The users a snapshot sends, over `current AS c CROSS JOIN user_keys AS k`: those tracked now (an open period
+    /// in `users`), or everyone with a state when `users` is empty (a store fed without user resolution).
+    static let tracked = """
+        (NOT EXISTS (SELECT 1 FROM users)
+            OR EXISTS (SELECT 1 FROM users AS u WHERE u.user_id = k.user_id AND u.tracking_stopped IS NULL))
+        """
+
     /// Records a snapshot of every tracked user as of history id `asOf` for `sink` (replacing any unfinished
     /// backfill: only a replay requested before the sink's first start can be there, for a consumer that has
     /// received nothing yet and now gets every user's state instead); returns how many users it will send.
     static func beginSnapshot(sink: String, asOf: Int64, _ db: Connection) throws -> Int {
-        let users = try db.cachedStatement("SELECT count(*) FROM current").queryOne { $0.int(0) } ?? 0
+        let users =
+            try db.cachedStatement(
+                "SELECT count(*) FROM current AS c CROSS JOIN user_keys AS k ON k.key = c.user WHERE \(tracked)"
+            ).queryOne { $0.int(0) } ?? 0
         try insert(
             OutboxBackfill(
                 sink: sink, kind: .snapshot, requestedAt: Timestamp.now().millisecondsSinceEpoch, first: 0,
@@ -68,11 +78,11 @@ enum OutboxBackfills {
     }
 
     /// How many users (snapshot) or history rows (replay) of `backfill` were sent: counted over the position's
-    /// range of a primary key, a few milliseconds even at 100,000 users.
+    /// range of a primary key, some milliseconds even at 100,000 users.
     static func sent(_ backfill: OutboxBackfill, _ db: Connection) throws -> Int {
         let sql =
             backfill.kind == .snapshot
-            ? "SELECT count(*) FROM current WHERE user <= ?2 AND ?1 = ?1"
+            ? "SELECT count(*) FROM current AS c CROSS JOIN user_keys AS k ON k.key = c.user WHERE c.user <= ?2 AND ?1 = ?1 AND \(tracked)"
             : "SELECT count(*) FROM history WHERE id > ?1 AND id <= ?2"
         return try db.cachedStatement(sql).queryOne([.integer(backfill.first), .integer(backfill.position)]) {
             $0.int(0)
@@ -112,17 +122,14 @@ enum OutboxBackfills {
     /// Up to `limit` tracked users after user key `position`, each with its state as of history id `asOf`. Users
     /// first seen after `asOf` have no state then and are left out (their first change follows live).
     ///
-    /// "Tracked" is read now (an open period in `users`; everyone with a state when `users` is empty, as for a
-    /// store fed without user resolution): a user who stopped being tracked during the snapshot is not sent.
+    /// "Tracked" (`tracked`) is read now: a user who stopped being tracked during the snapshot is not sent.
     static func snapshotPage(
         asOf: Int64, after position: Int64, limit: Int, _ db: Connection, _ vocabulary: inout Vocabulary
     ) throws -> BackfillPage {
         let users = try db.cachedStatement(
             """
             SELECT c.user, k.user_id, c.history_id FROM current AS c CROSS JOIN user_keys AS k ON k.key = c.user
-            WHERE c.user > ?1 AND (NOT EXISTS (SELECT 1 FROM users)
-                OR EXISTS (SELECT 1 FROM users AS u WHERE u.user_id = k.user_id AND u.tracking_stopped IS NULL))
-            ORDER BY c.user LIMIT ?2
+            WHERE c.user > ?1 AND \(tracked) ORDER BY c.user LIMIT ?2
             """)
         var page: [(key: Int64, userID: String, historyID: Int64)] = []
         try users.query([.integer(position), .integer(Int64(limit))]) { row in
