@@ -11,8 +11,16 @@ import Synchronization
 /// and outbox in one transaction per batch), for users other than the simulator's, so the daemon polls its
 /// tenant as usual while it drains. Drained means the endpoint's cursor in the database (the daemon's own
 /// durable statement that everything up to it was acknowledged) reached the last backlog event.
+///
+/// The snapshot phase (`snapshot`) instead writes one state per polled user and starts the daemon with an endpoint
+/// in batch mode that has `startFrom: "snapshot"`: done when the receiver has as many events as there are users
+/// and the endpoint's snapshot is complete in the database (its `outbox_backfills` row is gone). The daemon polls
+/// the same users meanwhile (its first cycle writes a change for most of them): the snapshot is measured under
+/// that load, not on an idle daemon.
 struct DeliveryBenchmarkPhase: Sendable {
     var mode: WebhookEndpoint.Mode
+    /// Send a snapshot of every polled user instead of draining a backlog (`events` is then the user count).
+    var snapshot = false
     /// Events in the backlog.
     var events: Int
     /// Users the daemon polls while it drains.
@@ -24,7 +32,7 @@ struct DeliveryBenchmarkPhase: Sendable {
     var directory: URL
     var executable: String
 
-    var name: String { mode == .structured ? "single" : "batch" }
+    var name: String { snapshot ? "snapshot" : mode == .structured ? "single" : "batch" }
 
     func run(progress: @Sendable (String) -> Void) async throws -> DeliveryBenchmarkResult {
         let database = directory.appendingPathComponent("presence.db").path
@@ -96,10 +104,7 @@ struct DeliveryBenchmarkPhase: Sendable {
             if let sample = BenchmarkProcessSample.current(pid: child.pid) {
                 peakRSS = max(peakRSS, sample.peakResidentKiB ?? sample.residentKiB ?? 0)
             }
-            if drainedAt == nil,
-                let cursor = try? OutboxMaintenance.deliveredThrough(path: database, sink: cursorName),
-                cursor >= lastEventID
-            {
+            if drainedAt == nil, try isDone(database: database, sink: cursorName, lastEventID: lastEventID, receiver) {
                 drainedAt = .now
                 cpuAtDrain = BenchmarkProcessSample.current(pid: child.pid)?.cpuSeconds
                 progress(
@@ -135,6 +140,18 @@ struct DeliveryBenchmarkPhase: Sendable {
             cycleMillisecondsWhileDraining: allCycles.filter { $0.finishedAt <= drainedAt }.map(\.milliseconds),
             cycleMillisecondsAfter: allCycles.filter { $0.finishedAt > drainedAt }.map(\.milliseconds),
             overruns: overruns.load(ordering: .relaxed))
+    }
+
+    /// Whether the backlog is drained (the cursor passed its last event) or the snapshot complete.
+    private func isDone(
+        database: String, sink: String, lastEventID: Int64, _ receiver: DeliveryBenchmarkReceiver
+    ) throws -> Bool {
+        guard snapshot else {
+            return ((try? OutboxMaintenance.deliveredThrough(path: database, sink: sink)) ?? 0) >= lastEventID
+        }
+        // Before the daemon placed the endpoint there is no snapshot row either: count the events too.
+        guard receiver.counts.events >= events else { return false }
+        return try OutboxMaintenance.backfill(path: database, sink: sink) == nil
     }
 
     /// Writes `events` changes of `users` (each changing once per round) through the daemon's store, all
@@ -182,7 +199,12 @@ struct DeliveryBenchmarkPhase: Sendable {
         }
         document["events"] = [
             "stdout": false,
-            "webhooks": [["name": "bench", "url": url, "secret": ["file": "bench-secret"], "mode": mode.rawValue]],
+            "webhooks": [
+                [
+                    "name": "bench", "url": url, "secret": ["file": "bench-secret"], "mode": mode.rawValue,
+                    "startFrom": snapshot ? "snapshot" : nil,
+                ].compactMapValues { $0 }
+            ],
         ]
         try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
             .write(to: URL(fileURLWithPath: configPath))

@@ -16,6 +16,7 @@ struct DeliveryBenchmarkCommand: AsyncParsableCommand {
         discussion: """
             Build with `make release` first. Example:
             presence-sync benchmark-delivery --single-events 20000 --backlog 1000000 --json delivery.json
+            presence-sync benchmark-delivery --modes snapshot --snapshot-users 100000
             """
     )
 
@@ -34,8 +35,11 @@ struct DeliveryBenchmarkCommand: AsyncParsableCommand {
     @Option(help: "Seconds a mode may take before the benchmark fails.")
     var timeout = 900.0
 
-    @Option(help: "Modes to run, comma-separated: single, batch.")
+    @Option(help: "Modes to run, comma-separated: single, batch, snapshot (startFrom snapshot, batch mode).")
     var modes = "single,batch"
+
+    @Option(help: "Users of the snapshot mode (the simulator's tenant polled meanwhile has as many).")
+    var snapshotUsers = 100_000
 
     @Option(help: "Also write the results to this JSON file.")
     var json: String?
@@ -44,8 +48,9 @@ struct DeliveryBenchmarkCommand: AsyncParsableCommand {
     var keep: String?
 
     func validate() throws {
-        guard !selectedModes.isEmpty, selectedModes.count == modes.split(separator: ",").count else {
-            throw ValidationError("--modes takes 'single', 'batch' or both, comma-separated")
+        let named = modes.split(separator: ",").count
+        guard named > 0, selectedModes.count + (includesSnapshot ? 1 : 0) == named else {
+            throw ValidationError("--modes takes 'single', 'batch', 'snapshot' or several, comma-separated")
         }
         if let problem = benchmark.problem { throw ValidationError(problem) }
     }
@@ -60,6 +65,10 @@ struct DeliveryBenchmarkCommand: AsyncParsableCommand {
         }
     }
 
+    private var includesSnapshot: Bool {
+        modes.split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces) == "snapshot" }
+    }
+
     /// The options as the library's benchmark takes them.
     private var benchmark: DeliveryBenchmark {
         var benchmark = DeliveryBenchmark()
@@ -69,6 +78,7 @@ struct DeliveryBenchmarkCommand: AsyncParsableCommand {
         benchmark.interval = interval
         benchmark.timeout = timeout
         benchmark.modes = selectedModes
+        benchmark.snapshotUsers = includesSnapshot ? snapshotUsers : nil
         benchmark.json = json
         benchmark.keep = keep
         return benchmark

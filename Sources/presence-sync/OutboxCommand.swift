@@ -40,6 +40,17 @@ struct OutboxStatusCommand: AsyncParsableCommand {
                     "\(row.sink): delivered through \(row.deliveredThrough), backlog \(row.backlog), "
                     + "oldest pending \(age), dead letters \(row.deadLetters)"
                 if let reason = row.disabledReason { line += ", DISABLED (\(reason))" }
+                if let backfill = row.backfill {
+                    switch backfill.kind {
+                    case .snapshot:
+                        line +=
+                            ", snapshot as of history id \(backfill.through): \(row.backfillSent) of \(backfill.total) users sent"
+                    case .replay:
+                        line +=
+                            ", replay since \(backfill.since?.iso8601 ?? "?") (ids \(backfill.first + 1)-\(backfill.through)): "
+                            + "\(row.backfillSent) of \(backfill.total) events sent"
+                    }
+                }
                 print(line)
             }
         }

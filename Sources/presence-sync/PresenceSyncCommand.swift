@@ -14,7 +14,7 @@ struct PresenceSyncCommand: AsyncParsableCommand {
             RunCommand.self, DemoCommand.self, SimulateCommand.self, CheckConfigCommand.self, BenchmarkCommand.self,
             DeliveryBenchmarkCommand.self, LatencyBenchmarkCommand.self,
             PresenceCommand.self, CurrentCommand.self, HistoryCommand.self, SinceCommand.self, ReportCommand.self,
-            PruneCommand.self, BackupCommand.self, StatusCommand.self, OutboxCommand.self,
+            PruneCommand.self, BackupCommand.self, StatusCommand.self, OutboxCommand.self, ReplayCommand.self,
         ]
     )
 }

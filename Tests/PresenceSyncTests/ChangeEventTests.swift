@@ -38,6 +38,27 @@ struct ChangeEventTests {
         #expect(again.json() == event.json())
     }
 
+    @Test("a snapshot event has its own type and id; a replayed change keeps its id and says it is replayed")
+    func origins() throws {
+        var snapshot = Self.change(previous: nil)
+        snapshot.origin = .snapshot(asOf: 1000)
+        let snapshotJSON = try object(ChangeEvent(change: snapshot, source: "urn:test", storeInstanceID: "inst"))
+        #expect(snapshotJSON["id"] as? String == "inst:snapshot:1000:42")
+        #expect(snapshotJSON["type"] as? String == "io.presence-sync.presence.snapshot.v1")
+        #expect(snapshotJSON["replayed"] == nil)
+        var replayed = Self.change(previous: nil)
+        replayed.origin = .replay(request: 7)
+        let replayedEvent = ChangeEvent(change: replayed, source: "urn:test", storeInstanceID: "inst")
+        let replayedJSON = try object(replayedEvent)
+        #expect(replayedJSON["id"] as? String == "inst:42" && replayedJSON["type"] as? String == ChangeEvent.type)
+        #expect(replayedJSON["replayed"] as? Bool == true)
+        // Everything else is the live event's, byte for byte, but for the attribute.
+        let live = ChangeEvent(change: Self.change(previous: nil), source: "urn:test", storeInstanceID: "inst")
+        let withoutAttribute = String(decoding: replayedEvent.json(), as: UTF8.self)
+            .replacingOccurrences(of: #","replayed":true"#, with: "")
+        #expect(withoutAttribute == String(decoding: live.json(), as: UTF8.self))
+    }
+
     @Test("data holds the user, previous (null at first), current and the changed fields; text survives escaping")
     func data() throws {
         let first = try object(ChangeEvent(change: Self.change(previous: nil), source: "s", storeInstanceID: "i"))

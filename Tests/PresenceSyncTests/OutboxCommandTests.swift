@@ -7,6 +7,21 @@ import Testing
 /// `presence-sync outbox status | list --dead | purge` with the real binary.
 @Suite("outbox commands", .serialized)
 struct OutboxCommandTests {
+    /// A configuration for the commands: `database`, stdout and one webhook endpoint named `endpoint` (its secret
+    /// in the file `hook` of `directory`); returns its path.
+    static func writeConfig(database: String, endpoint: String, in directory: TemporaryDirectory) throws -> String {
+        let document: [String: Any] = [
+            "tenantId": "contoso.onmicrosoft.com", "clientId": "11111111-2222-4333-8444-555555555555",
+            "credential": ["environment": "UNUSED"], "users": ["11111111-2222-4333-8444-555555555556"],
+            "database": database,
+            "events": [
+                "stdout": true,
+                "webhooks": [["name": endpoint, "url": "https://hooks.example.com/p", "secret": ["file": "hook"]]],
+            ],
+        ]
+        return try SimulatorSetup.writeConfig(document, in: directory)
+    }
+
     @Test("status shows each sink's backlog and dead letters; list --dead lists them; purge keeps what is pending")
     func commands() async throws {
         let directory = TemporaryDirectory()
@@ -21,16 +36,7 @@ struct OutboxCommandTests {
         try await store.recordDeadLetters(
             endpoint: "main", events: [(changes[3].historyID, changes[3].userID)], attempts: 1, error: "HTTP 422")
         await store.close()
-        let document: [String: Any] = [
-            "tenantId": "contoso.onmicrosoft.com", "clientId": "11111111-2222-4333-8444-555555555555",
-            "credential": ["environment": "UNUSED"], "users": ["11111111-2222-4333-8444-555555555556"],
-            "database": database,
-            "events": [
-                "stdout": true,
-                "webhooks": [["name": "main", "url": "https://hooks.example.com/p", "secret": ["file": "hook"]]],
-            ],
-        ]
-        let config = try SimulatorSetup.writeConfig(document, in: directory)
+        let config = try Self.writeConfig(database: database, endpoint: "main", in: directory)
 
         let status = try ChildProcess(["outbox", "status", "--config", config], environment: [:])
         #expect(await status.waitForExit() == 0)

@@ -42,10 +42,15 @@ struct WebhookDeliveryTests {
         }
 
         func configuration(_ endpoints: [[String: Any]], interval: Double = 0.1) throws -> Configuration {
+            try Configuration.parse(JSONSerialization.data(withJSONObject: document(endpoints, interval: interval)))
+        }
+
+        /// The configuration as JSON (for a command run as its own process: `writeConfig`).
+        func document(_ endpoints: [[String: Any]], interval: Double = 0.1) -> [String: Any] {
             var document = SimulatorSetup.document(
                 for: simulator, settings: settings, database: database, interval: interval, batchSize: 100)
             document["events"] = ["stdout": false, "webhooks": endpoints]
-            return try Configuration.parse(JSONSerialization.data(withJSONObject: document))
+            return document
         }
 
         var options: Daemon.Options {

@@ -16,15 +16,23 @@ struct WebhookProcessTests {
         return environment
     }
 
-    @Test("kill -9 during delivery, then a restart: nothing lost; a repeat only ever has the same webhook-id")
-    func killDuringDelivery() async throws {
+    /// A started simulator of `users` users (each changing with probability 0.3 per poll) and a started receiver
+    /// that verifies signatures with `secret`.
+    static func simulatorAndReceiver(
+        users: Int
+    ) async throws -> (SimulatorConfiguration, GraphSimulator, WebhookReceiver) {
         var settings = SimulatorConfiguration()
-        settings.userCount = 1_000
+        settings.userCount = users
         settings.changeProbability = 0.3
         settings.seed = UInt64.random(in: 1...1_000_000)
         let simulator = GraphSimulator(configuration: settings)
         _ = try await simulator.start()
-        let receiver = try await WebhookReceiver(secrets: [Self.secret])
+        return (settings, simulator, try await WebhookReceiver(secrets: [secret]))
+    }
+
+    @Test("kill -9 during delivery, then a restart: nothing lost; a repeat only ever has the same webhook-id")
+    func killDuringDelivery() async throws {
+        let (settings, simulator, receiver) = try await Self.simulatorAndReceiver(users: 1_000)
         defer {
             Task {
                 await receiver.stop()

@@ -34,6 +34,8 @@ public final class WebhookReceiver: Sendable {
         public var status: Int
         /// The body's size in bytes.
         public var bodyBytes: Int = 0
+        /// Each event's CloudEvents `type` and whether it carries `replayed: true`, in `events` order.
+        public var kinds: [(type: String, replayed: Bool)] = []
     }
 
     private struct State {
@@ -84,7 +86,7 @@ public final class WebhookReceiver: Sendable {
                         Delivery(
                             webhookID: id, timestamp: timestamp, contentType: headers["content-type"] ?? "",
                             signatureValid: valid, headers: headers, events: Self.events(in: bytes), receivedAt: .now,
-                            status: 0, bodyBytes: bytes.count))
+                            status: 0, bodyBytes: bytes.count, kinds: Self.kinds(in: bytes)))
                 }
                 try? await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
                 return Response(status: .ok)
@@ -92,7 +94,7 @@ public final class WebhookReceiver: Sendable {
             let delivery = Delivery(
                 webhookID: id, timestamp: timestamp, contentType: headers["content-type"] ?? "", signatureValid: valid,
                 headers: headers, events: Self.events(in: bytes), receivedAt: .now, status: status,
-                bodyBytes: bytes.count)
+                bodyBytes: bytes.count, kinds: Self.kinds(in: bytes))
             shared.state.withLock { $0.deliveries.append(delivery) }
             return Response(status: .init(code: status), headers: answerHeaders)
         }
@@ -132,6 +134,15 @@ public final class WebhookReceiver: Sendable {
         let expected = Set(
             keys.map { "v1," + Data(HMAC<SHA256>.authenticationCode(for: content, using: $0)).base64EncodedString() })
         return signatures.split(separator: " ").contains { expected.contains(String($0)) }
+    }
+
+    private static func kinds(in body: [UInt8]) -> [(type: String, replayed: Bool)] {
+        guard let json = try? JSONSerialization.jsonObject(with: Data(body)) else { return [] }
+        let objects = (json as? [[String: Any]]) ?? [(json as? [String: Any]) ?? [:]]
+        return objects.compactMap { object in
+            guard object["id"] is String, object["subject"] is String else { return nil }
+            return ((object["type"] as? String) ?? "", (object["replayed"] as? Bool) ?? false)
+        }
     }
 
     private static func events(in body: [UInt8]) -> [(id: String, subject: String, historyID: Int64)] {

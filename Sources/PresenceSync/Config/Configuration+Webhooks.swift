@@ -85,7 +85,24 @@ extension Configuration {
         guard endpoint.retryMaxSeconds >= endpoint.retryInitialSeconds else {
             throw ConfigError(key: reader.keyPath("retryMaxSeconds"), "must not be below retryInitialSeconds")
         }
+        endpoint.startFrom = try parseStartFrom(&reader)
         return endpoint
+    }
+
+    /// Reads `startFrom`: `now`, `snapshot` or an ISO-8601 time with a zone, not in the future (a start in the
+    /// future would silently skip the changes until then).
+    static func parseStartFrom(_ reader: inout ConfigReader, now: Timestamp = .now()) throws(ConfigError) -> StartFrom?
+    {
+        guard let text = try reader.string("startFrom") else { return nil }
+        guard let start = StartFrom(text) else {
+            throw ConfigError(
+                key: reader.keyPath("startFrom"),
+                "'\(text)' is not \"now\", \"snapshot\" or an ISO-8601 time with a zone such as 2026-11-29T08:00:00Z")
+        }
+        if case .time(let time) = start, time > now {
+            throw ConfigError(key: reader.keyPath("startFrom"), "\(time.iso8601) is in the future")
+        }
+        return start
     }
 
     /// Reads one secret's source (exactly one of file, environment, systemdCredential; never an inline value).

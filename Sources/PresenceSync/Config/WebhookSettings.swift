@@ -35,6 +35,9 @@ public struct WebhookEndpoint: Sendable, Equatable {
     public var retryInitialSeconds: Double = 2
     /// The cap on the retry delay.
     public var retryMaxSeconds: Double = 600
+    /// Where the endpoint starts the first time it is seen (no cursor yet); nil: the last
+    /// `events.outboxRetentionHours` of events, as before `startFrom` existed.
+    public var startFrom: StartFrom?
 
     public init(name: String, url: String, secrets: [SecretSource]) {
         self.name = name
@@ -52,7 +55,7 @@ public struct WebhookEndpoint: Sendable, Equatable {
             && lhs.headers.map(\.value) == rhs.headers.map(\.value)
             && lhs.timeoutSeconds == rhs.timeoutSeconds && lhs.maxConcurrentUsers == rhs.maxConcurrentUsers
             && lhs.retryWindowHours == rhs.retryWindowHours && lhs.retryInitialSeconds == rhs.retryInitialSeconds
-            && lhs.retryMaxSeconds == rhs.retryMaxSeconds
+            && lhs.retryMaxSeconds == rhs.retryMaxSeconds && lhs.startFrom == rhs.startFrom
     }
 }
 

@@ -1,17 +1,26 @@
 /// A change as consumers see it: a CloudEvents 1.0 event in structured JSON form.
 ///
 /// The same envelope goes to every sink. Its `id` is derived from the history row (database instance id plus
-/// row id), so a consumer can deduplicate redeliveries, and it never changes for the same change.
+/// row id), so a consumer can deduplicate redeliveries, and it never changes for the same change: a replayed
+/// change keeps it and adds the extension attribute `replayed: true`. A snapshot event (`snapshotType`) has the
+/// same envelope and data with `previous` null and every field in `changedFields` (the whole state is new to the
+/// consumer, as for a user's first observation); its id, `<instance>:snapshot:<as-of id>:<history id>`, is stable
+/// for one snapshot and never equal to a change's.
 public struct ChangeEvent: Sendable, Equatable {
     /// The CloudEvents `type` of every presence change event.
     public static let type = "io.presence-sync.presence.changed.v1"
+    /// The CloudEvents `type` of a snapshot event: a user's state (and since when) when a sink started.
+    public static let snapshotType = "io.presence-sync.presence.snapshot.v1"
 
     public var id: String
     public var source: String
     public var change: ChangeRecord
 
     public init(change: ChangeRecord, source: String, storeInstanceID: String) {
-        self.id = "\(storeInstanceID):\(change.historyID)"
+        switch change.origin {
+        case .live, .replay: self.id = "\(storeInstanceID):\(change.historyID)"
+        case .snapshot(let asOf): self.id = "\(storeInstanceID):snapshot:\(asOf):\(change.historyID)"
+        }
         self.source = source
         self.change = change
     }
@@ -33,10 +42,15 @@ public struct ChangeEvent: Sendable, Equatable {
         writer.field("specversion", "1.0")
         writer.field("id", id)
         writer.field("source", source)
-        writer.field("type", Self.type)
+        if case .snapshot = change.origin {
+            writer.field("type", Self.snapshotType)
+        } else {
+            writer.field("type", Self.type)
+        }
         writer.field("subject", change.userID)
         writer.field("time", change.since.iso8601)
         writer.field("datacontenttype", "application/json")
+        if case .replay = change.origin { writer.field("replayed", true) }
         writer.key("data")
         writer.beginObject()
         writer.field("userId", change.userID)

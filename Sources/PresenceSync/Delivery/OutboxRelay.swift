@@ -12,6 +12,10 @@ import Synchronization
 /// is left behind), and when the relay stops or drains. Each write is a commit (an fsync with the default
 /// synchronous mode), and a busy cycle hands the relay many pages: writing after each one cost more commits per
 /// cycle than the poll cycle's own. A crash re-emits at most that interval's events, with the same ids.
+///
+/// A replay (`presence-sync replay --sink stdout`) is emitted a page at a time between live pages, its position
+/// recorded after each page (the sink has written it by then); a snapshot, should the log hold one for this sink,
+/// is emitted before any live page.
 public final class OutboxRelay: Sendable {
     /// The cursor name in `outbox_cursors` (e.g. `stdout`).
     public let name: String
@@ -58,8 +62,10 @@ public final class OutboxRelay: Sendable {
     public func run() async {
         while !Task.isCancelled {
             do {
+                let backfill = try await deliverBackfillPage()
+                if backfill.holdsLive { continue }
                 let delivered = try await deliverPage()
-                if delivered == pageSize { continue }
+                if delivered == pageSize || backfill.emitted { continue }
             } catch {
                 logger.error("reading the outbox failed", metadata: ["sink": "\(name)", "error": "\(error)"])
             }
@@ -118,6 +124,24 @@ public final class OutboxRelay: Sendable {
         position.withLock { $0.emitted = last.historyID }
         try await writeCursor(force: false)
         return records.count
+    }
+
+    /// Emits the next page of the sink's snapshot or replay, if it has one, and records its position. Returns
+    /// whether a page was emitted and whether live events must wait (a snapshot not finished yet).
+    private func deliverBackfillPage() async throws(StoreError) -> (emitted: Bool, holdsLive: Bool) {
+        guard let backfill = try await store.outboxBackfill(sink: name) else { return (false, false) }
+        let page = try await store.backfillPage(backfill, after: backfill.position, limit: pageSize)
+        if !page.records.isEmpty {
+            let instanceID = store.instanceID
+            let source = self.source
+            await sink.emit(page.records.map { ChangeEvent(change: $0, source: source, storeInstanceID: instanceID) })
+        }
+        try await store.advanceBackfill(backfill, to: page.position, finished: page.finished)
+        if page.finished {
+            logger.notice(
+                "\(backfill.kind.rawValue) sent", metadata: ["sink": "\(name)", "total": "\(backfill.total)"])
+        }
+        return (!page.records.isEmpty, backfill.kind == .snapshot && !page.finished)
     }
 
     /// Writes the cursor if it moved and (unless `force`) the last write is `cursorWriteInterval` old.

@@ -11,6 +11,8 @@ import Synchronization
 /// request is retried (same webhook-id) as `RetryPolicy` decides; events it gives up on become dead letters. A
 /// 410 disables the endpoint, persistently and loudly. The cursor follows the `DeliveryWatermark` and is written
 /// every `cursorWriteInterval` and at shutdown; after a crash, events past it are sent again with their ids.
+/// A snapshot or replay (`outbox_backfills`) goes through the same lanes: a snapshot before any live event, a
+/// replay page by page between them (see `WebhookDispatcher+Backfill.swift`).
 public final class WebhookDispatcher: Sendable {
     /// Events held in memory per endpoint at most (read but not yet completed): enough to keep every lane busy
     /// with full batches, small enough that draining a backlog stays well inside the daemon's memory budget.
@@ -19,15 +21,19 @@ public final class WebhookDispatcher: Sendable {
 
     /// The endpoint this dispatcher delivers to, as configured.
     public let endpoint: WebhookEndpoint
-    private let store: any EventLog & WebhookState
+    let store: any EventLog & WebhookState
     private let secrets: [WebhookSecret]
     private let transport: WebhookTransport
     private let source: String
     private let policy: RetryPolicy
-    private let logger: Logger
+    let logger: Logger
     private let recorder: (any DeliveryRecorder)?
-    private let wake = WakeSignal()
-    private let disabled = Mutex(false)
+    let wake = WakeSignal()
+    let disabled = Mutex(false)
+    /// Closed while a snapshot is being sent: live events wait until every snapshot event has left.
+    let liveHeldBack = Mutex(true)
+    /// The snapshot or replay events handed to the lanes and not completed yet.
+    let backfill = BackfillProgress()
     /// A `Retry-After` is stored for this endpoint and must be cleared after the next success.
     private let retryAfterPersisted = Mutex(false)
     /// Requeued dead letters (`outbox retry`) handed to a lane and not finished yet; they sit below the cursor,
@@ -114,7 +120,9 @@ public final class WebhookDispatcher: Sendable {
         var start: Int64?
         while start == nil && !Task.isCancelled {
             do {
-                start = try await store.outboxCursor(sink: name)
+                let placed = try await store.startOutboxCursor(sink: name, from: endpoint.startFrom)
+                placed.log(sink: name, logger)
+                start = placed.cursor
             } catch {
                 logger.error("cannot read the endpoint cursor", metadata: ["error": "\(error)"])
                 await wake.wait(timeout: .seconds(1))
@@ -123,21 +131,29 @@ public final class WebhookDispatcher: Sendable {
         guard let start else { return }
         let watermark = DeliveryWatermark(start: start)
         let lanes = (0..<endpoint.maxConcurrentUsers).map { _ in DeliveryLane() }
+        liveHeldBack.withLock { $0 = true }  // until `runBackfills` knows whether a snapshot comes first
         await withTaskGroup(of: Void.self) { group in
             for lane in lanes { group.addTask { await self.runLane(lane, watermark) } }
             group.addTask { await self.writeCursor(watermark) }
+            group.addTask { await self.runBackfills(into: lanes) }
             await readOutbox(after: start, into: lanes, watermark)
             group.cancelAll()
         }
         await saveCursor(watermark.watermark, previous: nil)
-        // Requeued events that were in flight go back to the requeue list's reader on the next pass.
+        // Requeued events that were in flight go back to the requeue list's reader on the next pass; backfill
+        // events in flight are read again from the backfill's recorded position.
         requeuedInFlight.withLock { $0.removeAll() }
+        backfill.reset()
     }
 
     /// Streams events after `start` into the lanes, keeping at most `window` in memory.
     private func readOutbox(after start: Int64, into lanes: [DeliveryLane], _ watermark: DeliveryWatermark) async {
         var readThrough = start
         while !Task.isCancelled && !disabled.withLock({ $0 }) {
+            if liveHeldBack.withLock({ $0 }) {
+                await wake.wait(timeout: .milliseconds(50))
+                continue
+            }
             let room = Self.window - watermark.inFlight
             if room < 100 {
                 await wake.wait(timeout: .milliseconds(50))
@@ -186,6 +202,10 @@ public final class WebhookDispatcher: Sendable {
             guard await deliver(records, body: body) else { return }
             lane.removeFirst(records.count)
             let ids = records.map(\.historyID)
+            if records[0].origin != .live {
+                backfill.complete(ids)  // one request never mixes origins (`makeBody`)
+                continue
+            }
             let requeued = requeuedInFlight.withLock { inFlight in ids.filter { inFlight.contains($0) } }
             if !requeued.isEmpty {
                 try? await store.clearRequeued(endpoint: endpoint.name, historyIDs: requeued)
@@ -195,9 +215,12 @@ public final class WebhookDispatcher: Sendable {
         }
     }
 
-    /// The request body for as many of `records` as fit the batch limits (always at least one).
+    /// The request body for as many of `records` as fit the batch limits (always at least one), all of the first
+    /// one's origin (so that a request's webhook-id names one kind of event).
     private func makeBody(_ records: [ChangeRecord]) -> ([ChangeRecord], [UInt8]) {
         let instanceID = store.instanceID
+        let origin = records[0].origin
+        let records = records.prefix { $0.origin == origin }
         guard endpoint.mode == .batch else {
             return ([records[0]], ChangeEvent(change: records[0], source: source, storeInstanceID: instanceID).json())
         }
@@ -220,12 +243,7 @@ public final class WebhookDispatcher: Sendable {
 
     /// Sends one request until it is done (delivered or dead-lettered): true; cancelled or disabled: false.
     private func deliver(_ records: [ChangeRecord], body: [UInt8]) async -> Bool {
-        let instanceID = store.instanceID
-        let first = records[0].historyID
-        // Stable across retries and restarts: the event id, or the id range of a batch.
-        let webhookID =
-            records.count == 1 && endpoint.mode == .structured
-            ? "\(instanceID):\(first)" : "\(instanceID):\(first)-\(records[records.count - 1].historyID)"
+        let webhookID = Self.webhookID(records, mode: endpoint.mode, instanceID: store.instanceID)
         let contentType =
             endpoint.mode == .batch
             ? "application/cloudevents-batch+json; charset=utf-8" : "application/cloudevents+json; charset=utf-8"
@@ -280,6 +298,11 @@ public final class WebhookDispatcher: Sendable {
                 } catch {
                     return false
                 }
+            case .deadLetter(let reason) where records[0].origin != .live:
+                logger.error(
+                    "webhook gave up on snapshot or replay events; they are not dead letters (a replay resends them)",
+                    metadata: ["webhook-id": "\(webhookID)", "events": "\(records.count)", "error": "\(reason)"])
+                return true
             case .deadLetter(let reason):
                 logger.error(
                     "webhook events moved to dead letters",
@@ -305,6 +328,20 @@ public final class WebhookDispatcher: Sendable {
             }
         }
         return false
+    }
+
+    /// The webhook-id of a request: stable across retries and restarts. The event id (one event, structured mode)
+    /// or the id range of a batch; a snapshot's or replay's requests name it, so that a receiver that deduplicates
+    /// requests by webhook-id still takes a replay (the events inside keep their ids).
+    static func webhookID(_ records: [ChangeRecord], mode: WebhookEndpoint.Mode, instanceID: String) -> String {
+        let first = records[0].historyID
+        let ids =
+            records.count == 1 && mode == .structured ? "\(first)" : "\(first)-\(records[records.count - 1].historyID)"
+        switch records[0].origin {
+        case .live: return "\(instanceID):\(ids)"
+        case .snapshot(let asOf): return "\(instanceID):snapshot:\(asOf):\(ids)"
+        case .replay(let request): return "\(instanceID):replay:\(request):\(ids)"
+        }
     }
 
     /// Keeps the receiver's `Retry-After` in the database so that a restart does not undercut it.

@@ -16,13 +16,16 @@ public struct ChangeRecord: Sendable, Equatable {
     /// The history row of `previous`, which this change closed; nil for a first observation, and for events that
     /// a migration from schema 8 kept without their history rows.
     public var previousHistoryID: Int64?
+    /// Why the record is sent: a live change (the default), a snapshot's state or a replayed change.
+    public var origin: EventOrigin
 
     public init(
         historyID: Int64, userID: String, previous: PresenceState?, previousSince: Timestamp?,
         current: PresenceState, sequenceNumber: String?, changedFields: [PresenceField], since: Timestamp,
-        previousHistoryID: Int64? = nil
+        previousHistoryID: Int64? = nil, origin: EventOrigin = .live
     ) {
         self.previousHistoryID = previousHistoryID
+        self.origin = origin
         self.historyID = historyID
         self.userID = userID
         self.previous = previous

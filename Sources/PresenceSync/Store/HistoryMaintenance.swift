@@ -52,20 +52,30 @@ public enum HistoryMaintenance {
     ///
     /// The history is also the event log, so a row is kept while an event still needs it: every row from the
     /// first one a sink in `sinks` (default: every sink with a cursor) has not delivered, or one that is a dead
-    /// letter or requeued, and the previous rows of those (an event carries its previous state) stay.
+    /// letter or requeued, and the previous rows of those (an event carries its previous state) stay. A replay in
+    /// progress counts as a cursor at its position; a snapshot needs nothing more, since its sink's cursor stays
+    /// at the snapshot's history id until it is done.
     static func deleteClosedRows(
         _ db: Connection, before cutoff: Timestamp, limit: Int, sinks: [String]? = nil
     ) throws -> Int {
         try db.inTransaction(.immediate) {
-            let delivered: Int64
+            let deliveredBySinks: Int64
             if let sinks {
-                delivered = try Outbox.deliveredByAll(sinks, db)
+                deliveredBySinks = try Outbox.deliveredByAll(sinks, db)
             } else {
-                delivered =
+                deliveredBySinks =
                     try db.cachedStatement("SELECT min(delivered_through) FROM outbox_cursors").queryOne {
                         $0.isNull(0) ? Int64.max : $0.int64(0)
                     } ?? Int64.max
             }
+            // A replay in progress reads on from its position like a cursor: its rows stay until it is done (a
+            // replay of a sink no longer configured is ignored, as its cursor is).
+            var replaying = Int64.max
+            try db.cachedStatement("SELECT sink, position FROM outbox_backfills WHERE kind = 'replay'").query { row in
+                guard sinks?.contains(row.text(0) ?? "") ?? true else { return }
+                replaying = min(replaying, row.int64(1))
+            }
+            let delivered = min(deliveredBySinks, replaying)
             var needed = Int64.max
             for sql in [
                 "SELECT min(coalesce(previous, id)) FROM history WHERE id > ?1",

@@ -112,7 +112,7 @@ enum Outbox {
 
     /// The smallest history id whose row is valid from `cutoff` (milliseconds) or later (the next id when none
     /// is): a binary search over ids, since ids grow with time, in a few dozen lookups whatever the history's size.
-    private static func firstHistoryID(from cutoff: Int64, _ db: Connection) throws -> Int64 {
+    static func firstHistoryID(from cutoff: Int64, _ db: Connection) throws -> Int64 {
         let bounds = try db.cachedStatement("SELECT min(id), max(id) FROM history").queryOne { row in
             row.isNull(0) ? nil : (row.int64(0), row.int64(1))
         }

@@ -15,6 +15,10 @@ public struct OutboxSinkStatus: Sendable, Equatable {
     public var deadLetters: Int
     /// Why the endpoint is disabled (410 Gone), nil when active.
     public var disabledReason: String?
+    /// The snapshot or replay the sink is sending, if any.
+    public var backfill: OutboxBackfill? = nil
+    /// How many users (snapshot) or events (replay) of `backfill` have been sent.
+    public var backfillSent = 0
 }
 
 /// One dead letter, for `presence-sync outbox list --dead`.
@@ -51,10 +55,12 @@ public enum OutboxMaintenance {
                     try db.prepare("SELECT reason FROM webhook_endpoints_disabled WHERE endpoint = ?1")
                         .queryOne([.text(name)]) { $0.text(0) } ?? nil
                 }
+                let backfill = try OutboxBackfills.active(sink: sink, db)
                 return OutboxSinkStatus(
                     sink: sink, deliveredThrough: try Outbox.cursor(sink: sink, windowHours: newSinkWindowHours, db),
                     backlog: backlog.count,
-                    oldestPending: backlog.oldest, deadLetters: dead, disabledReason: disabled)
+                    oldestPending: backlog.oldest, deadLetters: dead, disabledReason: disabled, backfill: backfill,
+                    backfillSent: try backfill.map { try OutboxBackfills.sent($0, db) } ?? 0)
             }
         }
     }
@@ -137,6 +143,28 @@ public enum OutboxMaintenance {
             return try body(connection)
         } catch {
             throw StoreError(path: path, operation: operation, error)
+        }
+    }
+}
+
+extension OutboxMaintenance {
+    /// The snapshot or replay `sink` is sending, if any (a cheap read, unlike `status`).
+    public static func backfill(path: String, sink: String) throws(StoreError) -> OutboxBackfill? {
+        try withConnection(path: path, operation: "reading the backfill of \(sink)", mode: .readOnly) { db in
+            try OutboxBackfills.active(sink: sink, db)
+        }
+    }
+
+    /// Records a replay for `sink` (a cursor name) in the file at `path`: the daemon, running or started later,
+    /// re-sends the history from `since` up to where the sink's cursor is now, beside its live events. A newer
+    /// request replaces an unfinished one. Nil when there is nothing to re-send.
+    public static func requestReplay(
+        path: String, sink: String, since: Timestamp, newSinkWindowHours: Double = 24
+    ) throws(StoreError) -> ReplayRequest? {
+        try withConnection(path: path, operation: "recording a replay for \(sink)", mode: .readWrite) { db in
+            try Migrator(Schema.migrations).migrate(db)
+            return try OutboxBackfills.beginReplay(sink: sink, since: since, windowHours: newSinkWindowHours, db)
+                .map { ReplayRequest(backfill: $0.backfill, oldestKept: $0.oldest) }
         }
     }
 }

@@ -236,5 +236,23 @@ enum Schema {
                 ALTER TABLE poll_cycles ADD COLUMN stalest_seconds REAL;
                 """)
         },
+        Migration(version: 12, name: "snapshots and replays of a sink (outbox_backfills)") { db in
+            // A sink's snapshot (`startFrom: "snapshot"`) or replay (`presence-sync replay`) in progress, with how
+            // far it got, so that a restart resumes it instead of starting over or losing it. One per sink; the
+            // row is deleted when the last page was delivered. Additive: older versions ignore the table.
+            try db.execute(
+                """
+                CREATE TABLE outbox_backfills (
+                    sink         TEXT    PRIMARY KEY,
+                    kind         TEXT    NOT NULL CHECK (kind IN ('snapshot', 'replay')),
+                    requested_at INTEGER NOT NULL, -- Unix milliseconds; tells one replay's webhook ids from another's
+                    first_id     INTEGER NOT NULL, -- replay: re-send history ids after this one; snapshot: 0
+                    through_id   INTEGER NOT NULL, -- snapshot: the as-of history id; replay: the last id to re-send
+                    position     INTEGER NOT NULL, -- snapshot: the last user key sent; replay: the last id sent
+                    total        INTEGER NOT NULL, -- users (snapshot) or history rows (replay) to send, for status
+                    since        TEXT              -- replay: the time asked for
+                ) WITHOUT ROWID;
+                """)
+        },
     ]
 }
