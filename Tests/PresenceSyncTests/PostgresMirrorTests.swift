@@ -262,3 +262,49 @@ extension PostgresMirrorTests {
         await store.close()
     }
 }
+
+extension PostgresMirrorTests {
+    @Test("startFrom snapshot: every user's row as of the start, then the changes after it, current equal to SQLite")
+    func snapshotThenChanges() async throws {
+        var fixture = try Fixture()
+        fixture.settings.startFrom = .snapshot
+        let directory = TemporaryDirectory()
+        let path = directory.file("p.db")
+        let store = try PresenceStore(path: path, logger: Self.logger)
+        try await Self.recordCycles(store, users: 40, cycles: 0..<4)
+        let asOf = try HistoryReader(path: path).integer("SELECT max(id) FROM presence_history")
+        let mirror = PostgresMirror(
+            settings: fixture.settings, store: store, tenantID: "t", environment: [:], logger: Self.logger)
+        #expect(await Self.mirror(mirror) { try fixture.current(tenant: "t") == MirrorComparison.sqliteCurrent(path) })
+        #expect(try fixture.history(tenant: "t").count == 40, "one row per user: its state as of the snapshot")
+        try await Self.recordCycles(store, users: 40, cycles: 4..<7)
+        let later = try HistoryReader(path: path).integer("SELECT count(*) FROM presence_history WHERE id > \(asOf)")
+        #expect(await Self.mirror(mirror) { try fixture.history(tenant: "t").count == 40 + later })
+        let sqlite = Set(try MirrorComparison.sqliteHistory(path))
+        let mirrored = try fixture.history(tenant: "t")
+        #expect(mirrored.allSatisfy { sqlite.contains($0) }, "every mirrored row is the SQLite row, closed alike")
+        #expect(try fixture.current(tenant: "t") == MirrorComparison.sqliteCurrent(path))
+        #expect(try await store.outboxBackfill(sink: "postgresql:main") == nil)
+        await store.close()
+    }
+
+    @Test("a replay fills in rows the mirror lost, and leaves the others as they are")
+    func replayFillsIn() async throws {
+        let fixture = try Fixture()
+        let directory = TemporaryDirectory()
+        let path = directory.file("p.db")
+        let store = try PresenceStore(path: path, logger: Self.logger)
+        try await Self.recordCycles(store, users: 25, cycles: 0..<5)
+        let expected = try MirrorComparison.sqliteHistory(path)
+        let mirror = PostgresMirror(
+            settings: fixture.settings, store: store, tenantID: "t", environment: [:], logger: Self.logger)
+        #expect(await Self.mirror(mirror) { try fixture.history(tenant: "t").count == expected.count })
+        try fixture.server.psql("DELETE FROM presence_sync.history WHERE id % 3 = 0", database: Self.database)
+        #expect(try fixture.history(tenant: "t").count < expected.count)
+        _ = try await store.requestReplay(
+            sink: "postgresql:main", since: Timestamp(millisecondsSinceEpoch: 0))
+        #expect(await Self.mirror(mirror) { try fixture.history(tenant: "t") == expected })
+        #expect(try await store.outboxBackfill(sink: "postgresql:main") == nil)
+        await store.close()
+    }
+}

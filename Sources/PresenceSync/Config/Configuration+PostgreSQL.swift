@@ -81,6 +81,7 @@ extension Configuration {
             }
             mirror.schema = schema
         }
+        mirror.startFrom = try parseStartFrom(&reader)
         mirror.maxBatchEvents = try reader.integer("maxBatchEvents", in: 1...50_000) ?? mirror.maxBatchEvents
         mirror.connectTimeoutSeconds =
             try reader.number("connectTimeoutSeconds", in: 0.1...600) ?? mirror.connectTimeoutSeconds

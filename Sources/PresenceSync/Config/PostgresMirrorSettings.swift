@@ -35,6 +35,9 @@ public struct PostgresMirrorSettings: Sendable, Equatable {
     public var caFile: String?
     /// The schema the mirror's tables live in, created and migrated by the daemon.
     public var schema: String = "presence_sync"
+    /// Where a mirror seen for the first time starts: nil (the events of the outbox window, as a webhook without
+    /// `startFrom`), `now`, `snapshot` (every tracked user's current row, then the changes) or a time.
+    public var startFrom: StartFrom?
     /// At most this many changes per transaction.
     public var maxBatchEvents: Int = 2000
     /// Time allowed to connect and sign in.

@@ -64,7 +64,10 @@ public struct ChangeEvent: Sendable, Equatable {
         Self.write(change.current, since: change.since, sequenceNumber: change.sequenceNumber, to: &writer)
         writer.key("changedFields")
         writer.beginArray()
-        for field in change.changedFields { writer.string(field.rawValue) }
+        // A snapshot's state is new to its receiver as a whole; the record keeps the history row's own mask.
+        let fields: [PresenceField]
+        if case .snapshot = change.origin { fields = PresenceField.allCases } else { fields = change.changedFields }
+        for field in fields { writer.string(field.rawValue) }
         writer.endArray()
         writer.endObject()
         writer.endObject()

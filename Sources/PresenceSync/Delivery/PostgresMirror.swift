@@ -114,25 +114,40 @@ public final class PostgresMirror: Sendable {
         try? await connection.close()
     }
 
-    /// Writes the next page after the cursor; returns how many changes it held.
+    /// Writes the next page: of a snapshot while one is due (live changes wait behind it, as the snapshot's rows
+    /// are the state they change), else of a replay and of the live changes in turn; returns how many rows it held.
     private func writePage(_ batch: PostgresMirrorBatch, _ connection: PostgresConnection) async throws -> Int {
         let cursor: Int64
         if let mirrored = position.withLock({ $0.mirrored }) {
             cursor = mirrored
         } else {
-            cursor = try await store.outboxCursor(sink: name)
+            let start = try await store.startOutboxCursor(sink: name, from: settings.startFrom)
+            start.log(sink: name, logger)
+            cursor = start.cursor
             position.withLock { $0 = Position(mirrored: cursor, written: cursor) }
+        }
+        var written = 0
+        if let backfill = try await store.outboxBackfill(sink: name) {
+            let page = try await store.backfillPage(backfill, after: backfill.position, limit: settings.maxBatchEvents)
+            if !page.records.isEmpty { try await batch.write(page.records, connection, logger: logger) }
+            try await store.advanceBackfill(backfill, to: page.position, finished: page.finished)
+            if page.finished {
+                logger.notice("\(backfill.kind.rawValue) finished", metadata: ["rows": "\(backfill.total)"])
+            }
+            recorder?.postgresMirrorWrote(sink: settings.name, changes: page.records.count)
+            written += max(1, page.records.count)
+            if backfill.kind == .snapshot { return written }
         }
         let records = try await store.outboxEvents(after: cursor, limit: settings.maxBatchEvents)
         guard let last = records.last else {
             try await writeCursor(force: false)
-            return 0
+            return written
         }
         try await batch.write(records, connection, logger: logger)
         position.withLock { $0.mirrored = last.historyID }
         recorder?.postgresMirrorWrote(sink: settings.name, changes: records.count)
         try await writeCursor(force: false)
-        return records.count
+        return written + records.count
     }
 
     /// Writes the SQLite cursor if it moved and (unless `force`) the last write is `cursorWriteInterval` old.

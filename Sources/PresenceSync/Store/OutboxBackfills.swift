@@ -137,8 +137,7 @@ enum OutboxBackfills {
         }
         let previous = try db.cachedStatement("SELECT previous FROM history WHERE id = ?1")
         let state = try db.cachedStatement(
-            "SELECT valid_from, sequence_number, \(StateCodes.columns) FROM history WHERE id = ?1")
-        let everyField = PresenceField.allCases
+            "SELECT valid_from, sequence_number, changed, \(StateCodes.columns) FROM history WHERE id = ?1")
         var records: [ChangeRecord] = []
         records.reserveCapacity(page.count)
         for user in page {
@@ -148,7 +147,7 @@ enum OutboxBackfills {
             }
             guard let id else { continue }
             let row = try state.queryOne([.integer(id)]) { row in
-                (since: row.int64(0), sequence: row.value(1), codes: StateCodes(row, from: 2))
+                (since: row.int64(0), sequence: row.value(1), changed: row.int64(2), codes: StateCodes(row, from: 3))
             }
             guard let row else { continue }
             records.append(
@@ -156,7 +155,7 @@ enum OutboxBackfills {
                     historyID: id, userID: user.userID, previous: nil, previousSince: nil,
                     current: try vocabulary.state(row.codes, db),
                     sequenceNumber: StoreLayout.sequenceText(row.sequence),
-                    changedFields: everyField, since: Timestamp(millisecondsSinceEpoch: row.since),
+                    changedFields: StoreLayout.fields(row.changed), since: Timestamp(millisecondsSinceEpoch: row.since),
                     origin: .snapshot(asOf: asOf)))
         }
         return BackfillPage(records: records, position: page.last?.key ?? position, finished: page.isEmpty)
