@@ -51,6 +51,18 @@ public enum MirrorComparison {
             """, database: database)
     }
 
+    /// The first line where `mirror` and `sqlite` differ, for a failing test's message.
+    public static func difference(_ mirror: [String], _ sqlite: [String]) -> String {
+        for index in 0..<max(mirror.count, sqlite.count) {
+            let left = index < mirror.count ? mirror[index] : "(none)"
+            let right = index < sqlite.count ? sqlite[index] : "(none)"
+            if left != right {
+                return "line \(index) of \(mirror.count)/\(sqlite.count): mirror \(left) | sqlite \(right)"
+            }
+        }
+        return "no difference"
+    }
+
     private static func iso(_ column: String) -> String {
         "to_char(\(column) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
     }

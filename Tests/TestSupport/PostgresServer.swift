@@ -70,16 +70,19 @@ public final class PostgresServer: Sendable {
     }
 
     /// Runs SQL as the superuser through `psql` and returns its unaligned rows (`|` between columns, `NULL` for
-    /// null); throws with psql's message when the SQL fails.
+    /// null; rows split on a record separator, so a value may hold line breaks); throws with psql's message when
+    /// the SQL fails.
     @discardableResult
     public func psql(_ sql: String, database: String = "postgres") throws -> [String] {
         let output = try tool(
             "psql",
             [
                 "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", socketDirectory, "-p", "\(port)", "-U", superuser, "-d",
-                database, "-At", "-F", "|", "-P", "null=NULL", "-c", sql,
+                database, "-At", "-F", "|", "-R", "\u{1E}", "-P", "null=NULL", "-c", sql,
             ])
-        return output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter { !$0.isEmpty }
+        var text = output
+        if text.hasSuffix("\n") { text.removeLast() }
+        return text.split(separator: "\u{1E}", omittingEmptySubsequences: false).map(String.init).filter { !$0.isEmpty }
     }
 
     /// Creates a database and a user who owns it, signing in with `password` over TCP.
