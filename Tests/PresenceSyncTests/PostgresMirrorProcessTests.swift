@@ -17,6 +17,8 @@ struct PostgresMirrorProcessTests {
         let directory = TemporaryDirectory()
         let database: String
         let config: String
+        /// The same config polling once an hour: after its first cycle the history stops growing.
+        let drainConfig: String
         let environment: [String: String]
         let tenant: String
 
@@ -43,6 +45,17 @@ struct PostgresMirrorProcessTests {
                     ]
                 ],
             ]
+            document["polling"] = ["intervalSeconds": 3600, "batchSize": 250]
+            document["logLevel"] = "info"
+            var drainEvents = document["events"] as? [String: Any] ?? [:]
+            drainEvents["stdout"] = false
+            document["events"] = drainEvents
+            drainConfig = directory.file("drain.json")
+            try JSONSerialization.data(withJSONObject: document).write(to: URL(fileURLWithPath: drainConfig))
+            document["polling"] = ["intervalSeconds": 0.1, "batchSize": 250]
+            document["logLevel"] = "info"
+            drainEvents["stdout"] = true
+            document["events"] = drainEvents
             config = try SimulatorSetup.writeConfig(document, in: directory)
             var environment = ProcessInfo.processInfo.environment
             environment[SimulatorSetup.secretVariable] = settings.clientSecret
@@ -56,10 +69,10 @@ struct PostgresMirrorProcessTests {
 
         /// Runs the daemon for one more cycle, then until the mirror holds every SQLite row; stops it (SIGTERM).
         func drain() async throws -> Bool {
-            let daemon = try ChildProcess(["run", "--config", config, "--max-cycles", "1"], environment: environment)
-            #expect(await daemon.waitForExit() == 0)
+            let drainer = try ChildProcess(["run", "--config", drainConfig], environment: environment)
+            #expect(
+                await drainer.waitForStandardError("cycle finished", count: 1), "\(drainer.standardError.suffix(1500))")
             let expected = try MirrorComparison.sqliteHistory(database).count
-            let drainer = try ChildProcess(["run", "--config", config], environment: environment)
             let deadline = ContinuousClock.now + .seconds(60)
             while ContinuousClock.now < deadline, mirrored() < expected {
                 try await Task.sleep(for: .milliseconds(100))

@@ -93,9 +93,12 @@ public final class PostgresMirror: Sendable {
         let connection = try await connect()
         do {
             let schema = PostgresMirrorSchema(name: settings.schema)
-            try await schema.prepare(connection, logger: logger)
             let batch = PostgresMirrorBatch(schema: schema, tenantID: tenantID, storeInstance: store.instanceID)
-            try await batch.prepare(connection, logger: logger)
+            let logger = self.logger
+            try await Self.unlessClosed(connection) {
+                try await schema.prepare(connection, logger: logger)
+                try await batch.prepare(connection, logger: logger)
+            }
             connected()
             logger.info(
                 "mirroring to PostgreSQL", metadata: ["url": "\(settings.url)", "schema": "\(settings.schema)"])
@@ -129,7 +132,7 @@ public final class PostgresMirror: Sendable {
         var written = 0
         if let backfill = try await store.outboxBackfill(sink: name) {
             let page = try await store.backfillPage(backfill, after: backfill.position, limit: settings.maxBatchEvents)
-            if !page.records.isEmpty { try await batch.write(page.records, connection, logger: logger) }
+            if !page.records.isEmpty { try await write(page.records, batch, connection) }
             try await store.advanceBackfill(backfill, to: page.position, finished: page.finished)
             if page.finished {
                 logger.notice("\(backfill.kind.rawValue) finished", metadata: ["rows": "\(backfill.total)"])
@@ -143,11 +146,59 @@ public final class PostgresMirror: Sendable {
             try await writeCursor(force: false)
             return written
         }
-        try await batch.write(records, connection, logger: logger)
+        try await write(records, batch, connection)
         position.withLock { $0.mirrored = last.historyID }
         recorder?.postgresMirrorWrote(sink: settings.name, changes: records.count)
         try await writeCursor(force: false)
         return written + records.count
+    }
+
+    private func write(
+        _ records: [ChangeRecord], _ batch: PostgresMirrorBatch, _ connection: PostgresConnection
+    ) async throws {
+        let logger = self.logger
+        try await Self.unlessClosed(connection) { try await batch.write(records, connection, logger: logger) }
+    }
+
+    /// Runs `body` on `connection`, and fails as soon as the connection closes, whatever `body` is waiting for.
+    ///
+    /// postgres-nio 1.33 never answers a query written to a connection that has just closed (the server stopped,
+    /// the network dropped): the write fails on the event loop with no one to tell, and the query's promise is
+    /// left pending. A transaction is several queries, so a close between two of them would hang the mirror (and
+    /// the daemon's shutdown with it). The body runs in a task of its own; the connection's `closeFuture` ends the
+    /// wait instead, and the stranded task is left to the closed connection (one per outage, holding nothing).
+    static func unlessClosed(
+        _ connection: PostgresConnection, _ body: @escaping @Sendable () async throws -> Void
+    ) async throws {
+        let finished = Finished()
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            Task {
+                do {
+                    try await body()
+                    if finished.claim() { continuation.resume() }
+                } catch {
+                    if finished.claim() { continuation.resume(throwing: error) }
+                }
+            }
+            connection.closeFuture.whenComplete { _ in
+                if finished.claim() {
+                    continuation.resume(
+                        throwing: PostgresMirrorFailure(description: "the server closed the connection"))
+                }
+            }
+        }
+    }
+
+    /// Lets exactly one of two racers resume a continuation.
+    private final class Finished: Sendable {
+        private let done = Mutex(false)
+
+        func claim() -> Bool {
+            done.withLock { done in
+                defer { done = true }
+                return !done
+            }
+        }
     }
 
     /// Writes the SQLite cursor if it moved and (unless `force`) the last write is `cursorWriteInterval` old.
@@ -184,11 +235,10 @@ public final class PostgresMirror: Sendable {
                 tls: try tls())
         }
         configuration.options.connectTimeout = .milliseconds(Int64(settings.connectTimeoutSeconds * 1000))
-        var connectionLogger = logger
-        // postgres-nio logs every query at debug; the daemon's own lines say what matters.
-        connectionLogger.logLevel = max(logger.logLevel, .notice)
+        // The daemon's logger as it is: its level is shared with `--log-level` and SIGHUP (a copy with another
+        // level would change the daemon's), and postgres-nio logs queries only at debug and trace.
         return try await PostgresConnection.connect(
-            configuration: configuration, id: Int.random(in: 1...Int.max), logger: connectionLogger)
+            configuration: configuration, id: Int.random(in: 1...Int.max), logger: logger)
     }
 
     private func tls() throws -> PostgresConnection.Configuration.TLS {

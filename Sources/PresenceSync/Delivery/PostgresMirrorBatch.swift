@@ -8,7 +8,7 @@ import PostgresNIO
 /// re-sends from the cursor), each new row closes the row it replaced (by the previous row's history id, so a
 /// user's several changes in one page chain correctly), users are added once, and `current` moves forward only
 /// (never back to an older row when a page is sent again).
-struct PostgresMirrorBatch {
+struct PostgresMirrorBatch: Sendable {
     let schema: PostgresMirrorSchema
     let tenantID: String
     let storeInstance: String
