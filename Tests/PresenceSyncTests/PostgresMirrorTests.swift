@@ -174,6 +174,17 @@ extension PostgresMirrorTests {
             "SELECT tenant_id, count(*) FROM presence_sync.current GROUP BY tenant_id ORDER BY tenant_id",
             database: Self.database)
         #expect(perTenant == ["contoso|10", "fabrikam|15"])
+        // The README's PostgreSQL queries run on such a database as written.
+        let readme = try String(
+            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+                "../../README.md"), encoding: .utf8)
+        let blocks = readme.components(separatedBy: "```postgresql\n").dropFirst()
+            .compactMap { $0.components(separatedBy: "```").first }
+        #expect(!blocks.isEmpty)
+        for block in blocks {
+            let rows = try fixture.server.psql(block, database: Self.database)
+            #expect(rows.allSatisfy { $0.hasPrefix("contoso|") || $0.hasPrefix("fabrikam|") }, "\(rows)")
+        }
         for store in stores { await store.close() }
     }
 
