@@ -23,8 +23,8 @@ struct PostgresMirrorTests {
         let passwordFile: String
         var settings: PostgresMirrorSettings
 
-        init(name: String = "main") throws {
-            server = try PostgresServer()
+        init(name: String = "main", tls: Bool = false) throws {
+            server = try PostgresServer(tls: tls)
             let password = "pw-\(UUID().uuidString.prefix(12))"
             try server.createDatabase(PostgresMirrorTests.database, owner: PostgresMirrorTests.role, password: password)
             passwordFile = directory.write("pg-password", password + "\n")
@@ -206,6 +206,10 @@ extension PostgresMirrorTests {
                     && "\(entry.metadata["error"] ?? "")".contains(cause)
             }
         }
+        if !logged {
+            let errors = logs.entries.filter { $0.level == .error }.map { "\($0.metadata["error"] ?? "")" }
+            Issue.record("no error naming '\(cause)'; logged: \(errors.prefix(3))")
+        }
         // Still failing, still retrying: nothing was written and the cursor did not move.
         #expect(try await store.outboxCursor(sink: settings.cursorName) == 0)
         #expect(
@@ -317,5 +321,36 @@ extension PostgresMirrorTests {
         #expect(await Self.mirror(mirror) { try fixture.history(tenant: "t") == expected })
         #expect(try await store.outboxBackfill(sink: "postgresql:main") == nil)
         await store.close()
+    }
+}
+
+extension PostgresMirrorTests {
+    @Test("TLS: require and verify-full (with the server's CA) connect; verify-full without it and disable do not")
+    func tls() async throws {
+        let fixture = try Fixture(tls: true)
+        let certificate = try #require(fixture.server.certificateFile)
+        let copy = fixture.directory.write("server-ca.pem", try String(contentsOfFile: certificate, encoding: .utf8))
+        var require = fixture.settings
+        require.tls = .require
+        var verified = fixture.settings
+        verified.tls = .verifyFull
+        verified.caFile = copy
+        for (index, settings) in [require, verified].enumerated() {
+            let directory = TemporaryDirectory()
+            let store = try PresenceStore(path: directory.file("p.db"), logger: Self.logger)
+            try await Self.recordCycles(store, users: 5, cycles: 0..<2)
+            let rows = try MirrorComparison.sqliteHistory(directory.file("p.db"))
+            let mirror = PostgresMirror(
+                settings: settings, store: store, tenantID: "tls-\(index)", environment: [:], logger: Self.logger)
+            #expect(
+                await Self.mirror(mirror) { try fixture.history(tenant: "tls-\(index)") == rows },
+                "\(settings.tls.rawValue) mirrors")
+            await store.close()
+        }
+        var untrusted = fixture.settings
+        untrusted.tls = .verifyFull
+        #expect(try await Self.failure(untrusted, cause: "TLS certificate is not trusted"))
+        // pg_hba.conf takes TCP sign-ins over TLS only.
+        #expect(try await Self.failure(fixture.settings, cause: "refuses user"))
     }
 }

@@ -27,8 +27,14 @@ public final class PostgresServer: Sendable {
     private let dataDirectory: String
     private let runAsPostgres: Bool
 
+    /// The server's self-signed certificate (PEM, for 127.0.0.1), when started with `tls`.
+    public let certificateFile: String?
+
     /// Creates and starts a cluster; throws when PostgreSQL is not installed or does not start.
-    public init() throws {
+    ///
+    /// - Parameter tls: serve TLS with a self-signed certificate for 127.0.0.1 (made by `openssl`), and accept TCP
+    ///   sign-ins only over TLS (`hostssl` in pg_hba.conf).
+    public init(tls: Bool = false) throws {
         guard let binaries = Self.binaryDirectory() else {
             throw Failure(
                 description:
@@ -45,12 +51,28 @@ public final class PostgresServer: Sendable {
             try Self.run("/bin/chmod", ["755", directory.path])
         }
         port = Self.freePort()
+        certificateFile = tls ? "\(dataDirectory)/server.crt" : nil
         try tool(
             "initdb",
             [
                 "-D", dataDirectory, "-U", superuser, "-E", "UTF8", "--no-sync", "--auth-local=trust",
                 "--auth-host=scram-sha-256",
             ])
+        if let certificate = certificateFile {
+            try tool(
+                "/usr/bin/openssl",
+                [
+                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(dataDirectory)/server.key", "-out",
+                    certificate, "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                ])
+            let hba = "\(dataDirectory)/pg_hba.conf"
+            let rules = try String(contentsOfFile: hba, encoding: .utf8)
+                .replacingOccurrences(of: "\nhost ", with: "\nhostssl ")
+            try rules.write(toFile: hba, atomically: false, encoding: .utf8)
+            let conf = "\(dataDirectory)/postgresql.conf"
+            try (String(contentsOfFile: conf, encoding: .utf8) + "\nssl = on\n")
+                .write(toFile: conf, atomically: false, encoding: .utf8)
+        }
         try start()
     }
 
@@ -98,7 +120,7 @@ public final class PostgresServer: Sendable {
 
     @discardableResult
     private func tool(_ name: String, _ arguments: [String]) throws -> String {
-        let path = "\(binaries)/\(name)"
+        let path = name.hasPrefix("/") ? name : "\(binaries)/\(name)"
         if runAsPostgres { return try Self.run("/usr/sbin/runuser", ["-u", "postgres", "--", path] + arguments) }
         return try Self.run(path, arguments)
     }

@@ -301,6 +301,10 @@ struct PostgresMirrorFailure: Error, CustomStringConvertible {
         }
         var text = "\(psql.code)"
         if let underlying = psql.underlying { text += ": \(underlying)" }
+        if text.contains("CERTIFICATE_VERIFY_FAILED") {
+            return "the server's TLS certificate is not trusted for \(settings.address.text) (tls 'verify-full': give "
+                + "the CA that signed it in 'caFile', and connect by a name the certificate holds): \(text)"
+        }
         switch psql.code {
         case .connectionError: return "cannot connect to \(settings.address.text): \(text)"
         case .sslUnsupported: return "the server does not offer TLS (tls is '\(settings.tls.rawValue)')"
