@@ -4,8 +4,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # System packages the build and tests need: SQLite's headers and library, and the sqlite3 CLI the tests and
 # operators use to read the database while the daemon runs.
 SYSTEM_PACKAGES := libsqlite3-dev sqlite3
-## The tests also start throwaway PostgreSQL servers (the PostgreSQL mirror's tests); only `make test` needs it.
-TEST_PACKAGES := postgresql
+## The tests also start throwaway PostgreSQL servers (the PostgreSQL mirror's tests; openssl makes the TLS one's certificate); only `make test` needs them.
+TEST_PACKAGES := postgresql openssl
 
 .PHONY: deps build release demo test fuzz bench bench-delivery storage-floor clean install uninstall unit-check
 
