@@ -17,10 +17,16 @@ import Synchronization
 /// and the endpoint's snapshot is complete in the database (its `outbox_backfills` row is gone). The daemon polls
 /// the same users meanwhile (its first cycle writes a change for most of them): the snapshot is measured under
 /// that load, not on an idle daemon.
+///
+/// The PostgreSQL phase (`postgres` set) gives the daemon one `events.postgresql` mirror instead of the webhook
+/// endpoint (no receiver runs), drained when the mirror's cursor passes the backlog; its throughput counts from
+/// the mirror's first committed page. At the end the mirror must hold exactly the backlog's rows.
 struct DeliveryBenchmarkPhase: Sendable {
     var mode: WebhookEndpoint.Mode
     /// Send a snapshot of every polled user instead of draining a backlog (`events` is then the user count).
     var snapshot = false
+    /// Mirror into this PostgreSQL server instead of delivering to a webhook receiver.
+    var postgres: DeliveryBenchmarkPostgres?
     /// Events in the backlog.
     var events: Int
     /// Users the daemon polls while it drains.
@@ -32,7 +38,9 @@ struct DeliveryBenchmarkPhase: Sendable {
     var directory: URL
     var executable: String
 
-    var name: String { snapshot ? "snapshot" : mode == .structured ? "single" : "batch" }
+    var name: String {
+        postgres != nil ? "postgresql" : snapshot ? "snapshot" : mode == .structured ? "single" : "batch"
+    }
 
     func run(progress: @Sendable (String) -> Void) async throws -> DeliveryBenchmarkResult {
         let database = directory.appendingPathComponent("presence.db").path
@@ -41,7 +49,7 @@ struct DeliveryBenchmarkPhase: Sendable {
         let secretPath = directory.appendingPathComponent("bench-secret").path
         _ = FileManager.default.createFile(
             atPath: secretPath, contents: Data(secretText.utf8), attributes: [.posixPermissions: 0o600])
-        let receiver = try await DeliveryBenchmarkReceiver(secret: secret)
+        let receiver = postgres == nil ? try await DeliveryBenchmarkReceiver(secret: secret) : nil
 
         let (lines, lineContinuation) = AsyncStream.makeStream(of: String.self)
         let configPath = directory.appendingPathComponent("config.json").path
@@ -68,7 +76,7 @@ struct DeliveryBenchmarkPhase: Sendable {
             break
         }
         guard listening else { throw BenchmarkError("the simulator ended before it was listening") }
-        try addWebhook(to: configPath, url: receiver.url)
+        try addSink(to: configPath, url: receiver?.url ?? "")
         // The outage's backlog belongs to the tenant's own users, as after a real outage.
         let users = try String(contentsOfFile: configPath + ".users", encoding: .utf8)
             .split(separator: "\n").map(String.init)
@@ -93,16 +101,27 @@ struct DeliveryBenchmarkPhase: Sendable {
             },
             onExit: { _ in })
         daemon = child
-        let cursorName = "webhook:bench"
+        let cursorName = postgres == nil ? "webhook:bench" : "postgresql:bench"
         var drainedAt: ContinuousClock.Instant?
         var cpuAtDrain: Double?
         var peakRSS = 0
+        var peakPrivate = 0
+        var peakFile = 0
+        // The mirror's first committed page: where its throughput starts (it has no receiver to tell).
+        var firstProgress: (at: ContinuousClock.Instant, cursor: Int64)?
         let deadline = started + .seconds(timeout)
         while ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(100))
             if let ended = child.ended { throw BenchmarkError("the daemon \(ended) while draining; see daemon.log") }
             if let sample = BenchmarkProcessSample.current(pid: child.pid) {
                 peakRSS = max(peakRSS, sample.peakResidentKiB ?? sample.residentKiB ?? 0)
+                peakPrivate = max(peakPrivate, sample.privateKiB ?? 0)
+                peakFile = max(peakFile, sample.fileKiB ?? 0)
+            }
+            if postgres != nil, firstProgress == nil,
+                let cursor = try? OutboxMaintenance.deliveredThrough(path: database, sink: cursorName), cursor > 0
+            {
+                firstProgress = (.now, cursor)
             }
             if drainedAt == nil, try isDone(database: database, sink: cursorName, lastEventID: lastEventID, receiver) {
                 drainedAt = .now
@@ -122,31 +141,53 @@ struct DeliveryBenchmarkPhase: Sendable {
         }
         await child.stop()
         await simulator.stop()
-        await receiver.stop()
+        await receiver?.stop()
         daemon = nil
 
-        let counts = receiver.counts
+        let counts = receiver?.counts
         let allCycles = cycles.withLock { $0 }
-        let first = counts.firstEventAt ?? started
+        // From the first event received (a mirror: its first page, whose events are left out of the count).
+        let first = counts?.firstEventAt ?? firstProgress?.at ?? started
+        let measured = events - Int(firstProgress?.cursor ?? 0)
+        var mirrorRows: Int?
+        if let postgres {
+            let rows = try postgres.historyRows(through: lastEventID)
+            try? postgres.dropSchema()
+            guard rows == events else {
+                throw BenchmarkError(
+                    "the mirror holds \(rows) rows of the \(events)-event backlog (schema \(postgres.schema))")
+            }
+            mirrorRows = rows
+        }
+        let whileDraining = allCycles.filter { $0.finishedAt <= drainedAt }
         return DeliveryBenchmarkResult(
             mode: mode.rawValue, backlog: events, pollUsers: pollUsers, interval: interval,
             startToDrainedSeconds: Self.seconds(drainedAt - started),
             firstEventToDrainedSeconds: Self.seconds(drainedAt - first),
-            eventsPerSecond: Double(events) / max(0.001, Self.seconds(drainedAt - first)),
+            eventsPerSecond: Double(measured) / max(0.001, Self.seconds(drainedAt - first)),
             daemonCPUSecondsToDrain: cpuAtDrain ?? 0,
             peakResidentMiB: Double(peakRSS) / 1024,
-            requests: counts.requests, eventsReceived: counts.events, badSignatures: counts.badSignatures,
-            repeatedRequests: counts.repeatedRequests,
-            cycleMillisecondsWhileDraining: allCycles.filter { $0.finishedAt <= drainedAt }.map(\.milliseconds),
+            peakPrivateMiB: Double(peakPrivate) / 1024, peakFileMiB: Double(peakFile) / 1024,
+            requests: counts?.requests ?? 0, eventsReceived: counts?.events ?? 0,
+            badSignatures: counts?.badSignatures ?? 0, repeatedRequests: counts?.repeatedRequests ?? 0,
+            mirrorRows: mirrorRows,
+            cycleMillisecondsWhileDraining: whileDraining.map(\.milliseconds),
             cycleMillisecondsAfter: allCycles.filter { $0.finishedAt > drainedAt }.map(\.milliseconds),
+            maxCycleLatenessSeconds: Self.maxLateness(whileDraining.map(\.finishedAt), interval: interval),
             overruns: overruns.load(ordering: .relaxed))
+    }
+
+    /// How much later than `interval` after the previous one the latest cycle ended (0 when every one was on
+    /// time): polling held back by the drain shows here even when no cycle overran.
+    static func maxLateness(_ ends: [ContinuousClock.Instant], interval: Double) -> Double {
+        zip(ends, ends.dropFirst()).map { max(0, seconds($1 - $0) - interval) }.max() ?? 0
     }
 
     /// Whether the backlog is drained (the cursor passed its last event) or the snapshot complete.
     private func isDone(
-        database: String, sink: String, lastEventID: Int64, _ receiver: DeliveryBenchmarkReceiver
+        database: String, sink: String, lastEventID: Int64, _ receiver: DeliveryBenchmarkReceiver?
     ) throws -> Bool {
-        guard snapshot else {
+        guard snapshot, let receiver else {
             return ((try? OutboxMaintenance.deliveredThrough(path: database, sink: sink)) ?? 0) >= lastEventID
         }
         // Before the daemon placed the endpoint there is no snapshot row either: count the events too.
@@ -191,23 +232,33 @@ struct DeliveryBenchmarkPhase: Sendable {
         return last
     }
 
-    /// Adds the benchmark's endpoint to the configuration the simulator wrote (and turns standard output off).
-    private func addWebhook(to configPath: String, url: String) throws {
+    /// Adds the benchmark's endpoint (or mirror) to the configuration the simulator wrote.
+    private func addSink(to configPath: String, url: String) throws {
         let data = try Data(contentsOf: URL(fileURLWithPath: configPath))
         guard var document = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw BenchmarkError("\(configPath) is not a JSON object")
         }
-        document["events"] = [
+        document["events"] = eventsSection(webhookURL: url)
+        try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
+            .write(to: URL(fileURLWithPath: configPath))
+    }
+
+    /// The config's `events`: standard output off and either the webhook endpoint or the PostgreSQL mirror.
+    func eventsSection(
+        webhookURL: String, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> [String: Any] {
+        if let postgres {
+            return ["stdout": false, "postgresql": [postgres.mirrorEntry(environment: environment)]]
+        }
+        return [
             "stdout": false,
             "webhooks": [
                 [
-                    "name": "bench", "url": url, "secret": ["file": "bench-secret"], "mode": mode.rawValue,
+                    "name": "bench", "url": webhookURL, "secret": ["file": "bench-secret"], "mode": mode.rawValue,
                     "startFrom": snapshot ? "snapshot" : nil,
                 ].compactMapValues { $0 }
             ],
         ]
-        try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
-            .write(to: URL(fileURLWithPath: configPath))
     }
 
     /// The value of `key=value` in a log line.
@@ -235,12 +286,20 @@ struct DeliveryBenchmarkResult: Codable, Sendable {
     var eventsPerSecond: Double
     var daemonCPUSecondsToDrain: Double
     var peakResidentMiB: Double
+    /// Peak RssAnon (heap, stacks: what the drain itself costs) and RssFile (the mapped binary and libraries), as
+    /// sampled every 100 ms.
+    var peakPrivateMiB: Double
+    var peakFileMiB: Double
     var requests: Int
     /// Events the receiver counted (the backlog plus what polling added, plus redeliveries).
     var eventsReceived: Int
     var badSignatures: Int
     var repeatedRequests: Int
+    /// PostgreSQL mode: the mirror's history rows of the backlog (checked equal to `backlog`).
+    var mirrorRows: Int?
     var cycleMillisecondsWhileDraining: [Double]
     var cycleMillisecondsAfter: [Double]
+    /// The largest delay of a cycle's end past `interval` after the previous cycle's, while draining.
+    var maxCycleLatenessSeconds: Double
     var overruns: Int
 }

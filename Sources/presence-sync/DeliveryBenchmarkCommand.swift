@@ -17,6 +17,10 @@ struct DeliveryBenchmarkCommand: AsyncParsableCommand {
             Build with `make release` first. Example:
             presence-sync benchmark-delivery --single-events 20000 --backlog 1000000 --json delivery.json
             presence-sync benchmark-delivery --modes snapshot --snapshot-users 100000
+            PRESENCE_SYNC_BENCH_PG_PASSWORD=... presence-sync benchmark-delivery --modes postgresql \\
+                --postgresql-url postgresql://bench@127.0.0.1:5432/bench
+            The postgresql mode mirrors the backlog into the given server (never started by the benchmark) in a \
+            fresh schema bench_<random>, dropped at the end.
             """
     )
 
@@ -35,11 +39,25 @@ struct DeliveryBenchmarkCommand: AsyncParsableCommand {
     @Option(help: "Seconds a mode may take before the benchmark fails.")
     var timeout = 900.0
 
-    @Option(help: "Modes to run, comma-separated: single, batch, snapshot (startFrom snapshot, batch mode).")
+    @Option(
+        help: """
+            Modes to run, comma-separated: single, batch, postgresql (the backlog mirrored into --postgresql-url), \
+            snapshot (startFrom snapshot, batch mode).
+            """)
     var modes = "single,batch"
 
     @Option(help: "Users of the snapshot mode (the simulator's tenant polled meanwhile has as many).")
     var snapshotUsers = 100_000
+
+    @Option(
+        help: """
+            The server of the postgresql mode, a URL without password (postgresql://user@host:port/database); the \
+            password comes from $\(DeliveryBenchmarkPostgres.passwordVariable).
+            """)
+    var postgresqlURL: String?
+
+    @Option(help: "Changes per PostgreSQL transaction in the postgresql mode (default: the daemon's).")
+    var postgresqlBatchEvents: Int?
 
     @Option(help: "Also write the results to this JSON file.")
     var json: String?
@@ -49,8 +67,15 @@ struct DeliveryBenchmarkCommand: AsyncParsableCommand {
 
     func validate() throws {
         let named = modes.split(separator: ",").count
-        guard named > 0, selectedModes.count + (includesSnapshot ? 1 : 0) == named else {
-            throw ValidationError("--modes takes 'single', 'batch', 'snapshot' or several, comma-separated")
+        guard named > 0, selectedModes.count + (includesSnapshot ? 1 : 0) + (includes("postgresql") ? 1 : 0) == named
+        else {
+            throw ValidationError(
+                "--modes takes 'single', 'batch', 'postgresql', 'snapshot' or several, comma-separated")
+        }
+        if includes("postgresql") && postgresqlURL == nil {
+            throw ValidationError(
+                "--modes postgresql needs --postgresql-url postgresql://USER@HOST:PORT/DATABASE (a server you run; "
+                    + "the password in $\(DeliveryBenchmarkPostgres.passwordVariable))")
         }
         if let problem = benchmark.problem { throw ValidationError(problem) }
     }
@@ -65,8 +90,10 @@ struct DeliveryBenchmarkCommand: AsyncParsableCommand {
         }
     }
 
-    private var includesSnapshot: Bool {
-        modes.split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces) == "snapshot" }
+    private var includesSnapshot: Bool { includes("snapshot") }
+
+    private func includes(_ mode: String) -> Bool {
+        modes.split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces) == mode }
     }
 
     /// The options as the library's benchmark takes them.
@@ -79,6 +106,9 @@ struct DeliveryBenchmarkCommand: AsyncParsableCommand {
         benchmark.timeout = timeout
         benchmark.modes = selectedModes
         benchmark.snapshotUsers = includesSnapshot ? snapshotUsers : nil
+        if includes("postgresql"), let postgresqlURL {
+            benchmark.postgres = DeliveryBenchmarkPostgres(url: postgresqlURL, maxBatchEvents: postgresqlBatchEvents)
+        }
         benchmark.json = json
         benchmark.keep = keep
         return benchmark
