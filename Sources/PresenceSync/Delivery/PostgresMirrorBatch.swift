@@ -5,8 +5,9 @@ import PostgresNIO
 ///
 /// The page goes to the server as one JSON array (one bind, whatever its size), lands in a temporary table and is
 /// spread from there with set-based statements: history rows are inserted unless present (a retry or a restart
-/// re-sends from the cursor), each new row closes the row it replaced (by the previous row's history id, so a
-/// user's several changes in one page chain correctly), users are added once, and `current` moves forward only
+/// re-sends from the cursor), closed already when SQLite had closed them by the time they were read (a backlog: one
+/// write per row instead of two), each new row closes the row it replaced if that is still open (by the previous
+/// row's history id, so a user's several changes in one page chain correctly), users are added once, and `current` moves forward only
 /// (never back to an older row when a page is sent again).
 struct PostgresMirrorBatch: Sendable {
     let schema: PostgresMirrorSchema
@@ -21,7 +22,7 @@ struct PostgresMirrorBatch: Sendable {
                 id bigint NOT NULL, previous_id bigint, has_previous boolean NOT NULL, user_id text NOT NULL,
                 availability text NOT NULL, activity text NOT NULL, status_message text, out_of_office boolean NOT NULL,
                 out_of_office_message text, work_location text, sequence_number text, changed_fields text NOT NULL,
-                valid_from timestamptz NOT NULL
+                valid_from timestamptz NOT NULL, valid_to timestamptz
             ) ON COMMIT DELETE ROWS
             """, logger: logger)
     }
@@ -43,17 +44,18 @@ struct PostgresMirrorBatch: Sendable {
                 INSERT INTO pg_temp.mirror_batch
                 SELECT id, previous_id, has_previous, user_id, availability, activity, status_message, out_of_office,
                        out_of_office_message, work_location, sequence_number, changed_fields,
-                       timestamptz 'epoch' + valid_from * interval '1 millisecond'
+                       timestamptz 'epoch' + valid_from * interval '1 millisecond',
+                       timestamptz 'epoch' + valid_to * interval '1 millisecond'
                 FROM jsonb_to_recordset(\(rows)::jsonb) AS r(
                     id bigint, previous_id bigint, has_previous boolean, user_id text, availability text, activity text,
                     status_message text, out_of_office boolean, out_of_office_message text, work_location text,
-                    sequence_number text, changed_fields text, valid_from bigint)
+                    sequence_number text, changed_fields text, valid_from bigint, valid_to bigint)
                 """, logger: logger)
             try await connection.query(
                 """
                 INSERT INTO \(unescaped: history) (tenant_id, store_instance, id, user_id, \(unescaped: stateColumns),
                     changed_fields, valid_from, valid_to)
-                SELECT \(tenant), \(instance), id, user_id, \(unescaped: stateColumns), changed_fields, valid_from, NULL
+                SELECT \(tenant), \(instance), id, user_id, \(unescaped: stateColumns), changed_fields, valid_from, valid_to
                 FROM pg_temp.mirror_batch ORDER BY id
                 ON CONFLICT DO NOTHING
                 """, logger: logger)
@@ -62,7 +64,7 @@ struct PostgresMirrorBatch: Sendable {
                 UPDATE \(unescaped: history) AS h SET valid_to = b.valid_from
                 FROM pg_temp.mirror_batch AS b
                 WHERE h.tenant_id = \(tenant) AND h.store_instance = \(instance) AND h.id = b.previous_id
-                    AND h.valid_to IS DISTINCT FROM b.valid_from
+                    AND h.valid_to IS NULL
                 """, logger: logger)
             if legacy {
                 // Events a migration from schema 8 kept without their history rows carry no previous id: close the
@@ -123,6 +125,8 @@ struct PostgresMirrorBatch: Sendable {
             writer.field("changed_fields", record.changedFields.map(\.rawValue).joined(separator: ","))
             writer.key("valid_from")
             writer.integer(record.since.millisecondsSinceEpoch)
+            writer.key("valid_to")
+            if let validTo = record.validTo { writer.integer(validTo.millisecondsSinceEpoch) } else { writer.null() }
             writer.endObject()
         }
         writer.endArray()

@@ -18,12 +18,16 @@ public struct ChangeRecord: Sendable, Equatable {
     public var previousHistoryID: Int64?
     /// Why the record is sent: a live change (the default), a snapshot's state or a replayed change.
     public var origin: EventOrigin
+    /// When the state ended, if a later change had already closed its history row when the record was read (a
+    /// backlog): the PostgreSQL mirror inserts such rows closed instead of closing them with a second write.
+    public var validTo: Timestamp?
 
     public init(
         historyID: Int64, userID: String, previous: PresenceState?, previousSince: Timestamp?,
         current: PresenceState, sequenceNumber: String?, changedFields: [PresenceField], since: Timestamp,
-        previousHistoryID: Int64? = nil, origin: EventOrigin = .live
+        previousHistoryID: Int64? = nil, origin: EventOrigin = .live, validTo: Timestamp? = nil
     ) {
+        self.validTo = validTo
         self.previousHistoryID = previousHistoryID
         self.origin = origin
         self.historyID = historyID
@@ -34,6 +38,14 @@ public struct ChangeRecord: Sendable, Equatable {
         self.sequenceNumber = sequenceNumber
         self.changedFields = changedFields
         self.since = since
+    }
+
+    /// The same change: every field but `validTo`, which only says how far the history had got when it was read.
+    public static func == (lhs: ChangeRecord, rhs: ChangeRecord) -> Bool {
+        lhs.historyID == rhs.historyID && lhs.userID == rhs.userID && lhs.previous == rhs.previous
+            && lhs.previousSince == rhs.previousSince && lhs.current == rhs.current
+            && lhs.sequenceNumber == rhs.sequenceNumber && lhs.changedFields == rhs.changedFields
+            && lhs.since == rhs.since && lhs.previousHistoryID == rhs.previousHistoryID && lhs.origin == rhs.origin
     }
 }
 

@@ -26,13 +26,13 @@ enum Outbox {
         let select = try db.cachedStatement(
             """
             SELECT h.id, k.user_id, h.valid_from, h.sequence_number, h.changed, \(codes("h")), p.valid_from, \(codes("p")),
-                   h.previous
+                   h.previous, h.valid_to
             FROM \(StoreLayout.eventSource) WHERE h.id > ?1 ORDER BY h.id LIMIT ?2
             """)
         var rows:
             [(
                 id: Int64, userID: String, since: Int64, sequence: Value, changed: Int64, codes: StateCodes,
-                previousSince: Int64?, previous: StateCodes?, previousID: Int64?
+                previousSince: Int64?, previous: StateCodes?, previousID: Int64?, validTo: Int64
             )] = []
         rows.reserveCapacity(min(limit, 4096))
         try select.query([.integer(historyID), .integer(Int64(limit))]) { row in
@@ -41,7 +41,7 @@ enum Outbox {
                 (
                     row.int64(0), row.text(1) ?? "", row.int64(2), row.value(3), row.int64(4), StateCodes(row, from: 5),
                     hasPrevious ? row.int64(11) : nil, hasPrevious ? StateCodes(row, from: 12) : nil,
-                    hasPrevious ? row.int64(18) : nil
+                    hasPrevious ? row.int64(18) : nil, row.int64(19)
                 ))
         }
         var records: [ChangeRecord] = []
@@ -55,7 +55,9 @@ enum Outbox {
                     current: try vocabulary.state(row.codes, db),
                     sequenceNumber: StoreLayout.sequenceText(row.sequence),
                     changedFields: StoreLayout.fields(row.changed), since: Timestamp(millisecondsSinceEpoch: row.since),
-                    previousHistoryID: row.previousID)
+                    previousHistoryID: row.previousID,
+                    validTo: row.validTo == StoreLayout.openValidTo
+                        ? nil : Timestamp(millisecondsSinceEpoch: row.validTo))
             )
         }
         let legacy = try db.cachedStatement(
