@@ -20,7 +20,7 @@ struct ObservabilityEndpointTests {
         let (simulator, settings) = try await DaemonProcessTests.startSimulator(users: users, changeProbability: 0.5)
         defer { Task { await simulator.stop() } }
         let directory = TemporaryDirectory()
-        let port = try Self.freePort()
+        let port = try LoopbackSocket.freePort()
         var document = SimulatorSetup.document(
             for: simulator, settings: settings, database: directory.file("p.db"), interval: 0.2, batchSize: 10)
         document["logLevel"] = "info"
@@ -70,7 +70,7 @@ struct ObservabilityEndpointTests {
         let (simulator, settings) = try await DaemonProcessTests.startSimulator(users: 5, changeProbability: 0)
         defer { Task { await simulator.stop() } }
         let directory = TemporaryDirectory()
-        let port = try Self.freePort()
+        let port = try LoopbackSocket.freePort()
         var document = SimulatorSetup.document(
             for: simulator, settings: settings, database: directory.file("p.db"), interval: 0.2)
         document["logLevel"] = "info"
@@ -102,7 +102,7 @@ struct ObservabilityEndpointTests {
     func addressInUse() async throws {
         let (simulator, settings) = try await DaemonProcessTests.startSimulator(users: 5, changeProbability: 0)
         defer { Task { await simulator.stop() } }
-        let taken = try Self.listeningSocket()
+        let taken = try LoopbackSocket.listening()
         defer { close(taken.fd) }
         let directory = TemporaryDirectory()
         var document = SimulatorSetup.document(
@@ -131,31 +131,5 @@ struct ObservabilityEndpointTests {
         defer { session.finishTasksAndInvalidate() }
         let (data, response) = try await session.data(from: try #require(URL(string: url)))
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
-    }
-
-    /// A port nobody listens on right now: bound to 127.0.0.1:0 and released.
-    static func freePort() throws -> Int {
-        let socket = try listeningSocket()
-        close(socket.fd)
-        return socket.port
-    }
-
-    /// A TCP socket listening on 127.0.0.1 on a port the system picked; the caller closes it.
-    static func listeningSocket() throws -> (fd: Int32, port: Int) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        try #require(fd >= 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
-                bind(fd, generic, length) == 0 && getsockname(fd, generic, &length) == 0 && listen(fd, 1) == 0
-            }
-        }
-        if !bound { close(fd) }
-        try #require(bound)
-        return (fd, Int(UInt16(bigEndian: address.sin_port)))
     }
 }

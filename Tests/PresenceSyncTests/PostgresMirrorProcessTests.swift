@@ -73,10 +73,7 @@ struct PostgresMirrorProcessTests {
             #expect(
                 await drainer.waitForStandardError("cycle finished", count: 1), "\(drainer.standardError.suffix(1500))")
             let expected = try MirrorComparison.sqliteHistory(database).count
-            let deadline = ContinuousClock.now + .seconds(60)
-            while ContinuousClock.now < deadline, mirrored() < expected {
-                try await Task.sleep(for: .milliseconds(100))
-            }
+            _ = await eventually { mirrored() >= expected }
             drainer.send(SIGTERM)
             #expect(await drainer.waitForExit() == 0)
             return mirrored() >= expected
@@ -90,10 +87,7 @@ struct PostgresMirrorProcessTests {
         for round in 1...3 {
             let daemon = try ChildProcess(["run", "--config", setup.config], environment: setup.environment)
             let floor = setup.mirrored()
-            let deadline = ContinuousClock.now + .seconds(60)
-            while ContinuousClock.now < deadline, setup.mirrored() < floor + 200 * round {
-                try await Task.sleep(for: .milliseconds(20))
-            }
+            _ = await eventually { setup.mirrored() >= floor + 200 * round }
             try await Task.sleep(for: .milliseconds(Int.random(in: 0...200)))
             daemon.send(SIGKILL)
             _ = await daemon.waitForExit()
@@ -112,15 +106,14 @@ struct PostgresMirrorProcessTests {
         let setup = try await Setup()
         defer { Task { await setup.simulator.stop() } }
         let daemon = try ChildProcess(["run", "--config", setup.config], environment: setup.environment)
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline, setup.mirrored() == 0 { try await Task.sleep(for: .milliseconds(50)) }
+        _ = await eventually { setup.mirrored() > 0 }
         try setup.fixture.server.stop()
         let reader = try HistoryReader(path: setup.database)
         let cyclesBefore = try reader.integer("SELECT count(*) FROM poll_cycles")
         let eventsBefore = daemon.outputLines.count
         #expect(await daemon.waitForStandardError("PostgreSQL mirror failed", count: 2))
         // Polling is not held back: cycles are recorded and events reach standard output while the server is down.
-        let polled = await Self.eventually {
+        let polled = await eventually {
             (try? reader.integer("SELECT count(*) FROM poll_cycles")) ?? 0 >= cyclesBefore + 10
                 && daemon.outputLines.count > eventsBefore + 100
         }
@@ -140,14 +133,5 @@ struct PostgresMirrorProcessTests {
         let mirrored = try setup.fixture.history(tenant: setup.tenant)
         let sqlite = try MirrorComparison.sqliteHistory(setup.database)
         #expect(mirrored == sqlite, "\(MirrorComparison.difference(mirrored, sqlite))")
-    }
-
-    static func eventually(_ condition: () -> Bool) async -> Bool {
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
-            if condition() { return true }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        return condition()
     }
 }

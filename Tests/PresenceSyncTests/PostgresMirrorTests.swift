@@ -40,6 +40,13 @@ struct PostgresMirrorTests {
             try MirrorComparison.postgresHistory(server, database: PostgresMirrorTests.database, tenant: tenant)
         }
 
+        /// A mirror of `store` with these settings, its rows tagged `tenant`.
+        func mirror(_ store: PresenceStore, tenant: String) -> PostgresMirror {
+            PostgresMirror(
+                settings: settings, store: store, tenantID: tenant, environment: [:], logger: PostgresMirrorTests.logger
+            )
+        }
+
         func current(tenant: String) throws -> [String] {
             try MirrorComparison.postgresCurrent(server, database: PostgresMirrorTests.database, tenant: tenant)
         }
@@ -74,16 +81,9 @@ struct PostgresMirrorTests {
     /// Runs `mirror` until `condition` holds (or 60 s pass); returns whether it held.
     static func mirror(_ mirror: PostgresMirror, until condition: () async throws -> Bool) async -> Bool {
         let task = Task { await mirror.run() }
-        defer { task.cancel() }
-        let deadline = ContinuousClock.now + .seconds(60)
-        var held = false
-        while ContinuousClock.now < deadline {
-            if (try? await condition()) == true {
-                held = true
-                break
-            }
+        let held = await eventually {
             mirror.notify()
-            try? await Task.sleep(for: .milliseconds(50))
+            return try await condition()
         }
         task.cancel()
         await task.value
@@ -99,8 +99,7 @@ struct PostgresMirrorTests {
         try await Self.recordCycles(store, users: 40, cycles: 0..<6)
         let expected = try MirrorComparison.sqliteHistory(path)
         #expect(expected.count > 100)
-        let mirror = PostgresMirror(
-            settings: fixture.settings, store: store, tenantID: "tenant-a", environment: [:], logger: Self.logger)
+        let mirror = fixture.mirror(store, tenant: "tenant-a")
         let done = await Self.mirror(mirror) { try fixture.history(tenant: "tenant-a").count == expected.count }
         #expect(done, "the mirror caught up: \(fixture.server.log.suffix(2000))")
         #expect(try fixture.history(tenant: "tenant-a") == expected)
@@ -136,8 +135,7 @@ extension PostgresMirrorTests {
         let store = try PresenceStore(path: path, logger: Self.logger)
         try await Self.recordCycles(store, users: 30, cycles: 0..<5)
         let expected = try MirrorComparison.sqliteHistory(path)
-        let mirror = PostgresMirror(
-            settings: fixture.settings, store: store, tenantID: "t", environment: [:], logger: Self.logger)
+        let mirror = fixture.mirror(store, tenant: "t")
         #expect(await Self.mirror(mirror) { try fixture.history(tenant: "t").count == expected.count })
         let before = try fixture.history(tenant: "t")
         let currentBefore = try fixture.current(tenant: "t")
@@ -145,8 +143,7 @@ extension PostgresMirrorTests {
         let writer = try Connection(path: path)
         try writer.execute("DELETE FROM outbox_cursors WHERE sink = 'postgresql:main'")
         try writer.close()
-        let again = PostgresMirror(
-            settings: fixture.settings, store: store, tenantID: "t", environment: [:], logger: Self.logger)
+        let again = fixture.mirror(store, tenant: "t")
         let last = try #require(Int64(expected.last?.split(separator: "|").first ?? ""))
         #expect(await Self.mirror(again) { try await store.outboxCursor(sink: "postgresql:main") >= last })
         #expect(try fixture.history(tenant: "t") == before)
@@ -163,8 +160,7 @@ extension PostgresMirrorTests {
         for (index, tenant) in ["contoso", "fabrikam"].enumerated() {
             let store = try PresenceStore(path: directory.file("\(tenant).db"), logger: Self.logger)
             try await Self.recordCycles(store, users: 10 + index * 5, cycles: 0..<3)
-            let mirror = PostgresMirror(
-                settings: fixture.settings, store: store, tenantID: tenant, environment: [:], logger: Self.logger)
+            let mirror = fixture.mirror(store, tenant: tenant)
             let rows = try MirrorComparison.sqliteHistory(directory.file("\(tenant).db"))
             #expect(await Self.mirror(mirror) { try fixture.history(tenant: tenant).count == rows.count })
             #expect(try fixture.history(tenant: tenant) == rows)
@@ -251,14 +247,10 @@ extension PostgresMirrorTests {
         let path = directory.file("p.db")
         let store = try PresenceStore(path: path, logger: Self.logger)
         try await Self.recordCycles(store, users: 20, cycles: 0..<2)
-        let mirror = PostgresMirror(
-            settings: fixture.settings, store: store, tenantID: "t", environment: [:], logger: Self.logger)
+        let mirror = fixture.mirror(store, tenant: "t")
         let task = Task { await mirror.run() }
         let first = try MirrorComparison.sqliteHistory(path).count
-        let start = ContinuousClock.now
-        while (try? fixture.history(tenant: "t").count) != first, ContinuousClock.now - start < .seconds(60) {
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        _ = await eventually { try fixture.history(tenant: "t").count == first }
         try fixture.server.stop()
         try await Self.recordCycles(store, users: 20, cycles: 2..<6)
         mirror.notify()
@@ -266,10 +258,7 @@ extension PostgresMirrorTests {
         #expect(try await store.outboxBacklog(sink: "postgresql:main").count > 0)
         try fixture.server.start()
         let expected = try MirrorComparison.sqliteHistory(path)
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline, (try? fixture.history(tenant: "t")) != expected {
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        _ = await eventually { try fixture.history(tenant: "t") == expected }
         task.cancel()
         await task.value
         #expect(try fixture.history(tenant: "t") == expected)
@@ -288,8 +277,7 @@ extension PostgresMirrorTests {
         let store = try PresenceStore(path: path, logger: Self.logger)
         try await Self.recordCycles(store, users: 40, cycles: 0..<4)
         let asOf = try HistoryReader(path: path).integer("SELECT max(id) FROM presence_history")
-        let mirror = PostgresMirror(
-            settings: fixture.settings, store: store, tenantID: "t", environment: [:], logger: Self.logger)
+        let mirror = fixture.mirror(store, tenant: "t")
         #expect(await Self.mirror(mirror) { try fixture.current(tenant: "t") == MirrorComparison.sqliteCurrent(path) })
         #expect(try fixture.history(tenant: "t").count == 40, "one row per user: its state as of the snapshot")
         try await Self.recordCycles(store, users: 40, cycles: 4..<7)
@@ -311,8 +299,7 @@ extension PostgresMirrorTests {
         let store = try PresenceStore(path: path, logger: Self.logger)
         try await Self.recordCycles(store, users: 25, cycles: 0..<5)
         let expected = try MirrorComparison.sqliteHistory(path)
-        let mirror = PostgresMirror(
-            settings: fixture.settings, store: store, tenantID: "t", environment: [:], logger: Self.logger)
+        let mirror = fixture.mirror(store, tenant: "t")
         #expect(await Self.mirror(mirror) { try fixture.history(tenant: "t").count == expected.count })
         try fixture.server.psql("DELETE FROM presence_sync.history WHERE id % 3 = 0", database: Self.database)
         #expect(try fixture.history(tenant: "t").count < expected.count)

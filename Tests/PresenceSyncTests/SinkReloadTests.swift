@@ -23,7 +23,7 @@ struct SinkReloadTests {
         let directory = TemporaryDirectory()
         let secretFile = directory.file("hook-secret")
         try Data(WebhookDeliveryTests.secret.utf8).write(to: URL(fileURLWithPath: secretFile))
-        let port = try ObservabilityEndpointTests.freePort()
+        let port = try LoopbackSocket.freePort()
         func endpoint(_ name: String, _ receiver: WebhookReceiver, secret: String) -> [String: Any] {
             ["name": name, "url": receiver.url, "secret": ["file": secret], "retryInitialSeconds": 0.05]
         }

@@ -82,11 +82,6 @@ extension HistoryReader {
     public static func eventually(
         _ database: String, seconds: Double = 15, _ condition: (HistoryReader) throws -> Bool
     ) async -> Bool {
-        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
-        while ContinuousClock.now < deadline {
-            if let reader = try? HistoryReader(path: database), (try? condition(reader)) == true { return true }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        return false
+        await TestSupport.eventually(seconds: seconds) { try condition(try HistoryReader(path: database)) }
     }
 }

@@ -50,7 +50,7 @@ public final class PostgresServer: Sendable {
             try Self.run("/bin/chown", ["-R", "postgres:postgres", directory.path])
             try Self.run("/bin/chmod", ["755", directory.path])
         }
-        port = Self.freePort()
+        port = try LoopbackSocket.freePort()
         certificateFile = tls ? "\(dataDirectory)/server.crt" : nil
         try tool(
             "initdb",
@@ -165,23 +165,5 @@ public final class PostgresServer: Sendable {
         let versions = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
         return versions.compactMap { Int($0) }.sorted(by: >).map { "\(root)/\($0)/bin" }
             .first { FileManager.default.isExecutableFile(atPath: "\($0)/initdb") }
-    }
-
-    /// A loopback TCP port nobody listens on now (the kernel picks it).
-    private static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-        }
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

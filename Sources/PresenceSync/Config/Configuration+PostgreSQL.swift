@@ -44,7 +44,7 @@ extension Configuration {
             }
             password = secret
         }
-        let tlsName = try reader.string("tls") ?? (parsed.isLocal ? "disable" : "verify-full")
+        let tlsName = try reader.string("tls") ?? (parsed.address.isLocal ? "disable" : "verify-full")
         guard let tls = PostgresMirrorSettings.TLSMode(rawValue: tlsName) else {
             let names = PostgresMirrorSettings.TLSMode.allCases.map(\.rawValue).joined(separator: ", ")
             throw ConfigError(key: reader.keyPath("tls"), "'\(tlsName)' is not one of: \(names)")
@@ -98,13 +98,6 @@ struct PostgresURL {
     var address: PostgresMirrorSettings.Address
     var user: String
     var database: String
-
-    var isLocal: Bool {
-        switch address {
-        case .unixSocket: true
-        case .tcp(let host, _): GraphEndpoints.isLoopback(host: host)
-        }
-    }
 
     init(_ text: String, key: String) throws(ConfigError) {
         guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased() else {

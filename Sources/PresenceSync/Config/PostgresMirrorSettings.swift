@@ -19,6 +19,14 @@ public struct PostgresMirrorSettings: Sendable, Equatable {
         case tcp(host: String, port: Int)
         /// The socket file itself (`<directory>/.s.PGSQL.<port>`), from a URL's `host=/directory` parameter.
         case unixSocket(path: String)
+
+        /// A Unix socket or a loopback host: nothing crosses a network.
+        public var isLocal: Bool {
+            switch self {
+            case .unixSocket: true
+            case .tcp(let host, _): GraphEndpoints.isLoopback(host: host)
+            }
+        }
     }
 
     /// A short unique name: the cursor name (`postgresql:<name>`) and the label in logs, metrics and `outbox status`.
@@ -63,10 +71,5 @@ public struct PostgresMirrorSettings: Sendable, Equatable {
     public var cursorName: String { "postgresql:\(name)" }
 
     /// True when the server is reached without crossing a network (a Unix socket or a loopback host).
-    public var isLocal: Bool {
-        switch address {
-        case .unixSocket: true
-        case .tcp(let host, _): GraphEndpoints.isLoopback(host: host)
-        }
-    }
+    public var isLocal: Bool { address.isLocal }
 }

@@ -26,16 +26,7 @@ public final class OutboxRelay: Sendable {
     private let idleRecheck: Duration
     private let logger: Logger
     private let wake = WakeSignal()
-    private let cursorWriteInterval: Duration
-    private let position = Mutex(Position())
-
-    /// Where the relay is: the last event emitted and the cursor value last written to the database.
-    private struct Position {
-        /// nil until read from the database.
-        var emitted: Int64?
-        var written: Int64 = 0
-        var writtenAt = ContinuousClock.now
-    }
+    private let cursor: SinkCursor
 
     /// - Parameters:
     ///   - source: the CloudEvents `source` attribute put on every event.
@@ -45,7 +36,9 @@ public final class OutboxRelay: Sendable {
         name: String, store: any EventLog, sink: any EventSink, source: String, pageSize: Int = 1000,
         idleRecheck: Duration = .seconds(1), cursorWriteInterval: Duration = .seconds(1), logger: Logger
     ) {
-        self.cursorWriteInterval = cursorWriteInterval
+        self.cursor = SinkCursor(sink: name, store: store, writeInterval: cursorWriteInterval) {
+            () async throws(StoreError) -> Int64 in try await store.outboxCursor(sink: name)
+        }
         self.name = name
         self.store = store
         self.sink = sink
@@ -62,17 +55,19 @@ public final class OutboxRelay: Sendable {
     public func run() async {
         while !Task.isCancelled {
             do {
-                let backfill = try await deliverBackfillPage()
+                let backfill = try await cursor.deliverBackfillPage(limit: pageSize, logger: logger) { records in
+                    await emit(records)
+                }
                 if backfill.holdsLive { continue }
                 let delivered = try await deliverPage()
-                if delivered == pageSize || backfill.emitted { continue }
+                if delivered == pageSize || (backfill.records ?? 0) > 0 { continue }
             } catch {
                 logger.error("reading the outbox failed", metadata: ["sink": "\(name)", "error": "\(error)"])
             }
             await wake.wait(timeout: idleRecheck)
         }
         do {
-            try await writeCursor(force: true)
+            try await cursor.write(force: true)
         } catch {
             logger.error("saving the cursor failed", metadata: ["sink": "\(name)", "error": "\(error)"])
         }
@@ -96,7 +91,7 @@ public final class OutboxRelay: Sendable {
         }
         await sink.flush()
         do {
-            try await writeCursor(force: true)
+            try await cursor.write(force: true)
         } catch {
             logger.error("saving the cursor failed", metadata: ["sink": "\(name)", "error": "\(error)"])
         }
@@ -105,58 +100,21 @@ public final class OutboxRelay: Sendable {
 
     /// Emits one page after the cursor and moves the cursor past it; returns the page size delivered.
     private func deliverPage() async throws(StoreError) -> Int {
-        let cursor: Int64
-        if let emitted = position.withLock({ $0.emitted }) {
-            cursor = emitted
-        } else {
-            cursor = try await store.outboxCursor(sink: name)
-            position.withLock { $0 = Position(emitted: cursor, written: cursor) }
-        }
-        let records = try await store.outboxEvents(after: cursor, limit: pageSize)
+        let records = try await store.outboxEvents(after: try await cursor.delivered(), limit: pageSize)
         guard let last = records.last else {
             // Caught up: the next idle recheck writes the cursor once the interval is over.
-            try await writeCursor(force: false)
+            try await cursor.write(force: false)
             return 0
         }
-        let instanceID = store.instanceID
-        let source = self.source
-        await sink.emit(records.map { ChangeEvent(change: $0, source: source, storeInstanceID: instanceID) })
-        position.withLock { $0.emitted = last.historyID }
-        try await writeCursor(force: false)
+        await emit(records)
+        try await cursor.advance(to: last.historyID)
         return records.count
     }
 
-    /// Emits the next page of the sink's snapshot or replay, if it has one, and records its position. Returns
-    /// whether a page was emitted and whether live events must wait (a snapshot not finished yet).
-    private func deliverBackfillPage() async throws(StoreError) -> (emitted: Bool, holdsLive: Bool) {
-        guard let backfill = try await store.outboxBackfill(sink: name) else { return (false, false) }
-        let page = try await store.backfillPage(backfill, after: backfill.position, limit: pageSize)
-        if !page.records.isEmpty {
-            let instanceID = store.instanceID
-            let source = self.source
-            await sink.emit(page.records.map { ChangeEvent(change: $0, source: source, storeInstanceID: instanceID) })
-        }
-        try await store.advanceBackfill(backfill, to: page.position, finished: page.finished)
-        if page.finished {
-            logger.notice(
-                "\(backfill.kind.rawValue) sent", metadata: ["sink": "\(name)", "total": "\(backfill.total)"])
-        }
-        return (!page.records.isEmpty, backfill.kind == .snapshot && !page.finished)
-    }
-
-    /// Writes the cursor if it moved and (unless `force`) the last write is `cursorWriteInterval` old.
-    private func writeCursor(force: Bool) async throws(StoreError) {
-        let due: Int64? = position.withLock { position in
-            guard let emitted = position.emitted, emitted > position.written else { return nil }
-            guard force || ContinuousClock.now - position.writtenAt >= cursorWriteInterval else { return nil }
-            return emitted
-        }
-        guard let due else { return }
-        try await store.advanceOutboxCursor(sink: name, through: due)
-        position.withLock { position in
-            position.written = max(position.written, due)
-            position.writtenAt = .now
-        }
+    private func emit(_ records: [ChangeRecord]) async {
+        let instanceID = store.instanceID
+        let source = self.source
+        await sink.emit(records.map { ChangeEvent(change: $0, source: source, storeInstanceID: instanceID) })
     }
 }
 

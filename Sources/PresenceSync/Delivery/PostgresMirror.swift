@@ -21,20 +21,13 @@ public final class PostgresMirror: Sendable {
     private let logger: Logger
     private let recorder: (any DeliveryRecorder)?
     private let wake = WakeSignal()
-    private let position = Mutex(Position())
+    private let cursor: SinkCursor
     private let backoff: Backoff
 
     /// How often the history is looked at when nobody signals.
     static let idleRecheck = Duration.seconds(1)
     /// How long the written cursor may lag behind the rows committed in PostgreSQL (a crash re-sends that many).
     static let cursorWriteInterval = Duration.milliseconds(500)
-
-    private struct Position {
-        /// The last history id committed in PostgreSQL; nil until read from the SQLite cursor.
-        var mirrored: Int64?
-        var written: Int64 = 0
-        var writtenAt = ContinuousClock.now
-    }
 
     /// - Parameter tenantID: put on every row, so several tenants can share one database.
     public init(
@@ -46,12 +39,19 @@ public final class PostgresMirror: Sendable {
         self.tenantID = tenantID
         self.environment = environment
         self.recorder = recorder
+        var tagged = logger
+        tagged[metadataKey: "sink"] = "\(settings.cursorName)"
+        self.logger = tagged
+        let logger = tagged
+        self.cursor = SinkCursor(sink: settings.cursorName, store: store, writeInterval: Self.cursorWriteInterval) {
+            () async throws(StoreError) -> Int64 in
+            let start = try await store.startOutboxCursor(sink: settings.cursorName, from: settings.startFrom)
+            start.log(sink: settings.cursorName, logger)
+            return start.cursor
+        }
         self.backoff = Backoff(
             initial: .milliseconds(Int64(settings.retryInitialSeconds * 1000)),
             maximum: .milliseconds(Int64(settings.retryMaxSeconds * 1000)))
-        var logger = logger
-        logger[metadataKey: "sink"] = "\(settings.cursorName)"
-        self.logger = logger
     }
 
     /// The cursor name in `outbox_cursors`.
@@ -74,14 +74,14 @@ public final class PostgresMirror: Sendable {
                     "PostgreSQL mirror failed; changes wait in the history and are sent when it is back",
                     metadata: [
                         "url": "\(settings.url)", "error": "\(PostgresMirrorFailure.describe(error, settings))",
-                        "attempt": "\(failures)", "retry_in_seconds": "\(Self.seconds(wait))",
+                        "attempt": "\(failures)", "retry_in": "\(wait)",
                     ])
                 recorder?.postgresMirrorFailed(sink: settings.name)
                 try? await Task.sleep(for: wait)
             }
         }
         do {
-            try await writeCursor(force: true)
+            try await cursor.write(force: true)
         } catch {
             logger.error("saving the cursor failed", metadata: ["error": "\(error)"])
         }
@@ -120,37 +120,20 @@ public final class PostgresMirror: Sendable {
     /// Writes the next page: of a snapshot while one is due (live changes wait behind it, as the snapshot's rows
     /// are the state they change), else of a replay and of the live changes in turn; returns how many rows it held.
     private func writePage(_ batch: PostgresMirrorBatch, _ connection: PostgresConnection) async throws -> Int {
-        let cursor: Int64
-        if let mirrored = position.withLock({ $0.mirrored }) {
-            cursor = mirrored
-        } else {
-            let start = try await store.startOutboxCursor(sink: name, from: settings.startFrom)
-            start.log(sink: name, logger)
-            cursor = start.cursor
-            position.withLock { $0 = Position(mirrored: cursor, written: cursor) }
+        let backfill = try await cursor.deliverBackfillPage(limit: settings.maxBatchEvents, logger: logger) {
+            records in
+            try await write(records, batch, connection)
         }
-        var written = 0
-        if let backfill = try await store.outboxBackfill(sink: name) {
-            let page = try await store.backfillPage(backfill, after: backfill.position, limit: settings.maxBatchEvents)
-            if !page.records.isEmpty { try await write(page.records, batch, connection) }
-            try await store.advanceBackfill(backfill, to: page.position, finished: page.finished)
-            if page.finished {
-                logger.notice("\(backfill.kind.rawValue) finished", metadata: ["rows": "\(backfill.total)"])
-            }
-            recorder?.postgresMirrorWrote(sink: settings.name, changes: page.records.count)
-            written += max(1, page.records.count)
-            if backfill.kind == .snapshot { return written }
-        }
-        let records = try await store.outboxEvents(after: cursor, limit: settings.maxBatchEvents)
+        let backfilled = backfill.records.map { max(1, $0) } ?? 0
+        if backfill.holdsLive { return backfilled }
+        let records = try await store.outboxEvents(after: try await cursor.delivered(), limit: settings.maxBatchEvents)
         guard let last = records.last else {
-            try await writeCursor(force: false)
-            return written
+            try await cursor.write(force: false)
+            return backfilled
         }
         try await write(records, batch, connection)
-        position.withLock { $0.mirrored = last.historyID }
-        recorder?.postgresMirrorWrote(sink: settings.name, changes: records.count)
-        try await writeCursor(force: false)
-        return written + records.count
+        try await cursor.advance(to: last.historyID)
+        return backfilled + records.count
     }
 
     private func write(
@@ -158,6 +141,7 @@ public final class PostgresMirror: Sendable {
     ) async throws {
         let logger = self.logger
         try await Self.unlessClosed(connection) { try await batch.write(records, connection, logger: logger) }
+        recorder?.postgresMirrorWrote(sink: settings.name, changes: records.count)
     }
 
     /// Runs `body` on `connection`, and fails as soon as the connection closes, whatever `body` is waiting for.
@@ -198,21 +182,6 @@ public final class PostgresMirror: Sendable {
                 defer { done = true }
                 return !done
             }
-        }
-    }
-
-    /// Writes the SQLite cursor if it moved and (unless `force`) the last write is `cursorWriteInterval` old.
-    private func writeCursor(force: Bool) async throws(StoreError) {
-        let due: Int64? = position.withLock { position in
-            guard let mirrored = position.mirrored, mirrored > position.written else { return nil }
-            guard force || ContinuousClock.now - position.writtenAt >= Self.cursorWriteInterval else { return nil }
-            return mirrored
-        }
-        guard let due else { return }
-        try await store.advanceOutboxCursor(sink: name, through: due)
-        position.withLock { position in
-            position.written = max(position.written, due)
-            position.writtenAt = .now
         }
     }
 
@@ -259,19 +228,6 @@ public final class PostgresMirror: Sendable {
         }
     }
 
-    private static func seconds(_ duration: Duration) -> String {
-        let (seconds, attoseconds) = duration.components
-        return String(format3: Double(seconds) + Double(attoseconds) / 1e18)
-    }
-}
-
-extension String {
-    /// A number with three decimals, without Foundation's `String(format:)`.
-    fileprivate init(format3 value: Double) {
-        let thousandths = Int64((value * 1000).rounded())
-        let fraction = String(thousandths % 1000)
-        self = "\(thousandths / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)"
-    }
 }
 
 /// Why the mirror could not write, in words that name the cause and never a secret.

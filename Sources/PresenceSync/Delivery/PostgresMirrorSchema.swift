@@ -89,6 +89,17 @@ struct PostgresMirrorSchema: Sendable {
         return names
     }
 
+    /// The state columns `history` and `current` share (those of the SQLite views).
+    private static let stateColumns = """
+        availability          text        NOT NULL,
+                        activity              text        NOT NULL,
+                        status_message        text,
+                        out_of_office         boolean     NOT NULL,
+                        out_of_office_message text,
+                        work_location         text,
+                        sequence_number       text
+        """
+
     private func create(_ connection: PostgresConnection, logger: Logger) async throws {
         let statements = [
             "CREATE SCHEMA IF NOT EXISTS \"\(name)\"",
@@ -116,13 +127,7 @@ struct PostgresMirrorSchema: Sendable {
                 store_instance        text        NOT NULL,
                 id                    bigint      NOT NULL,
                 user_id               text        NOT NULL,
-                availability          text        NOT NULL,
-                activity              text        NOT NULL,
-                status_message        text,
-                out_of_office         boolean     NOT NULL,
-                out_of_office_message text,
-                work_location         text,
-                sequence_number       text,
+                \(Self.stateColumns),
                 changed_fields        text        NOT NULL,
                 valid_from            timestamptz NOT NULL,
                 valid_to              timestamptz,
@@ -137,13 +142,7 @@ struct PostgresMirrorSchema: Sendable {
                 user_id               text        NOT NULL,
                 store_instance        text        NOT NULL,
                 history_id            bigint      NOT NULL,
-                availability          text        NOT NULL,
-                activity              text        NOT NULL,
-                status_message        text,
-                out_of_office         boolean     NOT NULL,
-                out_of_office_message text,
-                work_location         text,
-                sequence_number       text,
+                \(Self.stateColumns),
                 since                 timestamptz NOT NULL,
                 PRIMARY KEY (tenant_id, user_id)
             )
