@@ -8,7 +8,7 @@ import Testing
 /// the daemon keeps polling.
 @Suite("PostgreSQL mirror with the real process", .serialized)
 struct PostgresMirrorProcessTests {
-    /// A simulator of 1,000 changing users, a server, and a config that polls every 0.1 s into `p.db`, mirrors to
+    /// A simulator of 1,000 changing users, a server, and a config that polls every 0.25 s into `p.db`, mirrors to
     /// the server (password from the environment) and writes events to standard output.
     struct Setup {
         let simulator: GraphSimulator
@@ -33,7 +33,7 @@ struct PostgresMirrorProcessTests {
             fixture = try PostgresMirrorTests.Fixture()
             database = directory.file("p.db")
             var document = SimulatorSetup.document(
-                for: simulator, settings: settings, database: database, interval: 0.1, batchSize: 250)
+                for: simulator, settings: settings, database: database, interval: 0.25, batchSize: 250)
             tenant = document["tenantId"] as? String ?? ""
             document["logLevel"] = "info"
             document["events"] = [
@@ -52,7 +52,7 @@ struct PostgresMirrorProcessTests {
             document["events"] = drainEvents
             drainConfig = directory.file("drain.json")
             try JSONSerialization.data(withJSONObject: document).write(to: URL(fileURLWithPath: drainConfig))
-            document["polling"] = ["intervalSeconds": 0.1, "batchSize": 250]
+            document["polling"] = ["intervalSeconds": 0.25, "batchSize": 250]
             document["logLevel"] = "info"
             drainEvents["stdout"] = true
             document["events"] = drainEvents
